@@ -1,0 +1,351 @@
+"""The EvoLink HTTP client: the only module in the product that imports the HTTP library.
+
+Retry rules (see the upstream reference): task GETs, uploads and downloads are retried on connect
+errors, timeouts, dropped connections, 429 and 5xx, with capped jittered backoff that honours
+Retry-After. The create POST makes paid work and has no idempotency key, so it is retried only
+when the request provably never reached the server (connect error) or was refused (429); any
+other failure after sending raises ``AmbiguousCreate`` and is never resent.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx2
+import stamina
+
+from imagegen_mcp.api.ratelimit import RateLimiter
+from imagegen_mcp.api.schemas import Credits, UploadedFile, UpstreamTask
+from imagegen_mcp.errors import (
+    AmbiguousCreate,
+    AuthError,
+    DownloadError,
+    InsufficientCredits,
+    RateLimited,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+MAX_RETRY_AFTER = 60.0
+
+
+class DownloadSink(Protocol):
+    """Where a download's bytes go; ``reset`` starts over before a retried attempt."""
+
+    def reset(self) -> None: ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    timeout: float = 60.0
+    wait_initial: float = 0.5
+    wait_max: float = 8.0
+
+
+class _NotSent(UpstreamUnavailable):
+    """The request never reached the server: safe to resend even a create."""
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(raw)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
+
+
+def _error_fields(response: httpx2.Response) -> tuple[str | None, str, str | None]:
+    """(code, message, type) from either error envelope, or from a files-API failure."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        text = response.text.strip()[:200]
+        return None, text or response.reason_phrase, None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            code = err.get("code")
+            return (
+                None if code is None else str(code),
+                str(err.get("message") or response.reason_phrase),
+                None if err.get("type") is None else str(err.get("type")),
+            )
+        if isinstance(err, str):
+            return None, err, None
+        if "msg" in body or "message" in body:
+            code = body.get("code")
+            msg = body.get("msg") or body.get("message")
+            return None if code is None else str(code), str(msg), None
+    return None, response.reason_phrase, None
+
+
+def error_for_response(response: httpx2.Response, what: str) -> UpstreamError:
+    """Map an HTTP error answer to our exception types (keyed off the status and ``type``)."""
+    status = response.status_code
+    code, message, etype = _error_fields(response)
+    detail = f"{what}: EvoLink answered HTTP {status}" + (f" ({code})" if code else "")
+    detail += f": {message}" if message else ""
+    if status == 429 or etype == "rate_limit_error":
+        return RateLimited(
+            detail + ". Slow down; retry shortly.", retry_after=_retry_after(response), code=code
+        )
+    if status in (401, 403):
+        return AuthError(
+            detail + ". Check EVOLINK_API_KEY and that the key may use this model.",
+            status=status,
+            code=code,
+        )
+    if status == 402:
+        return InsufficientCredits(
+            detail + ". The account is out of credits: top up at https://evolink.ai.",
+            status=status,
+            code=code,
+        )
+    if status in (404, 410):
+        return UpstreamNotFound(detail, status=status, code=code)
+    if status >= 500:
+        return UpstreamUnavailable(
+            detail + ". EvoLink is having trouble; retry later.",
+            status=status,
+            code=code,
+            retryable=True,
+        )
+    return UpstreamRejected(detail, status=status, code=code)
+
+
+def _transient(exc: Exception) -> bool | float:
+    """stamina hook: retry transient failures; honour Retry-After on 429."""
+    if isinstance(exc, RateLimited):
+        return exc.retry_after if exc.retry_after is not None else True
+    return isinstance(exc, UpstreamUnavailable)
+
+
+def _create_retryable(exc: Exception) -> bool | float:
+    if isinstance(exc, RateLimited):
+        return exc.retry_after if exc.retry_after is not None else True
+    return isinstance(exc, _NotSent)
+
+
+class EvoLinkClient:
+    """Async client for EvoLink's image task API and files API. Use as an async context manager."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_base: str,
+        files_base: str,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+    ) -> None:
+        self._api_base = api_base.rstrip("/")
+        self._files_base = files_base.rstrip("/")
+        self._limiter = limiter or RateLimiter(5.0)
+        self._retry = retry or RetryPolicy()
+        timeout = httpx2.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
+        self._http = httpx2.AsyncClient(
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "imagegen-mcp"},
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx2.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+        # Downloads go to a CDN: never send the API key there.
+        self._downloads = httpx2.AsyncClient(
+            headers={"User-Agent": "imagegen-mcp"},
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+            limits=httpx2.Limits(max_connections=16, max_keepalive_connections=8),
+        )
+
+    async def __aenter__(self) -> EvoLinkClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._downloads.aclose()
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def _send(
+        self, method: str, url: str, what: str, *, create: bool = False, **kw: Any
+    ) -> httpx2.Response:
+        """One attempt: rate-limited, with transport errors mapped to our types."""
+        await self._limiter.acquire()
+        try:
+            response = await self._http.request(method, url, **kw)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            raise _NotSent(
+                f"{what}: could not reach EvoLink ({type(exc).__name__}); nothing was sent.",
+                retryable=True,
+            ) from exc
+        except httpx2.TransportError as exc:
+            if create:
+                raise _ambiguous(what, type(exc).__name__) from exc
+            raise UpstreamUnavailable(
+                f"{what}: connection failed ({type(exc).__name__}).", retryable=True
+            ) from exc
+        if response.status_code == 429:
+            error = error_for_response(response, what)
+            self._limiter.penalize(
+                error.retry_after if isinstance(error, RateLimited) and error.retry_after else 1.0
+            )
+            raise error
+        if create and response.status_code >= 500:
+            raise _ambiguous(what, f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise error_for_response(response, what)
+        return response
+
+    async def _json(self, method: str, url: str, what: str, **kw: Any) -> Any:
+        async for attempt in self._attempts(_transient):
+            with attempt:
+                response = await self._send(method, url, what, **kw)
+                try:
+                    return response.json()
+                except ValueError as exc:
+                    raise UpstreamUnavailable(
+                        f"{what}: EvoLink sent a response that is not JSON.", retryable=True
+                    ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover  # stamina re-raises the last error
+
+    def _attempts(self, hook: Callable[[Exception], bool | float]) -> Any:
+        p = self._retry
+        return stamina.retry_context(
+            on=hook,
+            attempts=p.attempts,
+            timeout=p.timeout,
+            wait_initial=p.wait_initial,
+            wait_max=p.wait_max,
+        )
+
+    # --- task API ---------------------------------------------------------------------------
+
+    async def create_task(self, body: dict[str, Any]) -> UpstreamTask:
+        """Submit a generation task. Raises ``AmbiguousCreate`` when the outcome is unknown."""
+        what = "Creating the task"
+        url = f"{self._api_base}/v1/images/generations"
+        async for attempt in self._attempts(_create_retryable):
+            with attempt:
+                response = await self._send("POST", url, what, create=True, json=body)
+        try:
+            return UpstreamTask.model_validate(response.json())
+        except ValueError as exc:
+            raise _ambiguous(what, "an unreadable answer") from exc
+
+    async def get_task(self, upstream_id: str) -> UpstreamTask:
+        data = await self._json(
+            "GET", f"{self._api_base}/v1/tasks/{upstream_id}", f"Checking task {upstream_id}"
+        )
+        try:
+            return UpstreamTask.model_validate(data)
+        except ValueError as exc:
+            raise UpstreamUnavailable(
+                f"Checking task {upstream_id}: unexpected answer from EvoLink.", retryable=True
+            ) from exc
+
+    async def credits(self) -> Credits:
+        data = await self._json("GET", f"{self._api_base}/v1/credits", "Reading credits")
+        token = data.get("data", {}).get("token", {}) if isinstance(data, dict) else {}
+        return Credits.model_validate(token)
+
+    # --- files API --------------------------------------------------------------------------
+
+    async def upload_base64(
+        self, content: bytes, mime_type: str, *, file_name: str | None = None
+    ) -> UploadedFile:
+        payload: dict[str, Any] = {
+            "base64_data": f"data:{mime_type};base64,{base64.b64encode(content).decode()}"
+        }
+        if file_name:
+            payload["file_name"] = file_name
+        return await self._upload("/upload/base64", json=payload)
+
+    async def upload_stream(
+        self, content: bytes, mime_type: str, *, file_name: str = "image"
+    ) -> UploadedFile:
+        return await self._upload("/upload/stream", files={"file": (file_name, content, mime_type)})
+
+    async def _upload(self, path: str, **kw: Any) -> UploadedFile:
+        data = await self._json("POST", f"{self._files_base}/api/v1/files{path}", "Uploading", **kw)
+        inner = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(inner, dict) or not inner.get("file_url"):
+            raise UpstreamUnavailable("Uploading: EvoLink's answer had no file_url.")
+        return UploadedFile.model_validate(inner)
+
+    # --- downloads --------------------------------------------------------------------------
+
+    async def download(
+        self, url: str, sink: DownloadSink, *, max_bytes: int = MAX_DOWNLOAD_BYTES
+    ) -> str | None:
+        """Stream ``url`` into ``sink``, retrying transient failures; returns the content type.
+
+        A truncated body (fewer bytes than Content-Length) surfaces as a dropped connection and
+        is retried from the start. ``UpstreamNotFound`` means the link is gone (expired).
+        """
+        what = "Downloading an image"
+        async for attempt in self._attempts(_transient):
+            with attempt:
+                sink.reset()
+                try:
+                    async with self._downloads.stream("GET", url) as response:
+                        if response.status_code >= 400:
+                            await response.aread()
+                            raise error_for_response(response, what)
+                        total = 0
+                        async for chunk in response.aiter_bytes(64 * 1024):
+                            total += len(chunk)
+                            if total > max_bytes:
+                                raise DownloadError(f"{what}: larger than {max_bytes} bytes.")
+                            sink.write(chunk)
+                        expected = response.headers.get("content-length")
+                        if expected is not None and expected.isdigit() and int(expected) != total:
+                            raise UpstreamUnavailable(
+                                f"{what}: got {total} of {expected} bytes.", retryable=True
+                            )
+                        return response.headers.get("content-type")
+                except httpx2.TransportError as exc:
+                    raise UpstreamUnavailable(
+                        f"{what}: connection failed ({type(exc).__name__}).", retryable=True
+                    ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ambiguous(what: str, why: str) -> AmbiguousCreate:
+    return AmbiguousCreate(
+        f"{what}: EvoLink's answer was lost ({why}). The task may have been created and "
+        "charged; check the EvoLink dashboard before retrying.",
+        retryable=False,
+    )

@@ -1,0 +1,55 @@
+"""Pillow helpers shared by the layers: identify and fully decode images.
+
+Pillow is imported inside the functions, never at module import, to keep start-up fast.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMATS: dict[str, tuple[str, str]] = {
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "WEBP": ("image/webp", "webp"),
+}
+
+
+class NotAnImage(ValueError):
+    """The data is not a complete PNG, JPEG or WebP image."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+
+    @property
+    def mime_type(self) -> str:
+        return FORMATS[self.format][0]
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.format][1]
+
+
+def probe(source: bytes | Path) -> ImageInfo:
+    """Identify and fully decode ``source``; raises ``NotAnImage`` for anything else.
+
+    A full decode (not just ``verify``) catches truncated and corrupt data.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        fp = io.BytesIO(source) if isinstance(source, bytes) else source
+        with Image.open(fp) as img:
+            fmt = img.format or ""
+            img.load()
+            width, height = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise NotAnImage(f"not a readable image ({exc})") from exc
+    if fmt not in FORMATS:
+        raise NotAnImage(f"unsupported image format {fmt or 'unknown'!r} (use PNG, JPEG or WebP)")
+    return ImageInfo(fmt, width, height)

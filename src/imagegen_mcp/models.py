@@ -1,0 +1,147 @@
+"""Plain data shared by every layer: sizes, model limits, task states and records.
+
+Per-model limits live in one table (``MODELS``) because upstream models come and go monthly;
+nothing else in the code should hard-code a model's rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from pydantic import BaseModel, Field
+
+Size = Literal["1:1", "2:3", "3:2", "1024x1024", "1024x1536", "1536x1024"]
+SIZES: tuple[str, ...] = get_args(Size)
+
+#: Pixel size (width, height) of every accepted ``size``; ratios map to the upstream's pixel sizes.
+SIZE_PIXELS: dict[str, tuple[int, int]] = {
+    "1:1": (1024, 1024),
+    "2:3": (1024, 1536),
+    "3:2": (1536, 1024),
+    "1024x1024": (1024, 1024),
+    "1024x1536": (1024, 1536),
+    "1536x1024": (1536, 1024),
+}
+
+ImageCount = Literal[1, 2, 4]
+
+DEFAULT_MODEL = "gpt-4o-image"
+MAX_PROMPT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What one upstream model accepts on the shared generations endpoint."""
+
+    name: str
+    sizes: tuple[str, ...]
+    counts: tuple[int, ...]
+    max_references: int
+    max_reference_bytes: int
+    supports_mask: bool
+    max_prompt_chars: int = MAX_PROMPT_CHARS
+
+
+_MB = 1024 * 1024
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("gpt-4o-image", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=True),
+        ModelSpec("gpt-image-1.5-lite", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=False),
+        ModelSpec("gpt-image-1.5-beta", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=False),
+    )
+}
+
+ModelName = Literal["gpt-4o-image", "gpt-image-1.5-lite", "gpt-image-1.5-beta"]
+
+TaskStatus = Literal[
+    "submitting",  # intent recorded, create POST not yet answered
+    "pending",
+    "processing",
+    "completed",  # finished upstream and every image saved
+    "failed",
+    "unknown",  # create outcome ambiguous: may exist and be charged upstream
+    "expired",  # finished upstream but its links expired before we saved them
+]
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
+OPEN_STATUSES: frozenset[str] = frozenset({"pending", "processing"})
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "unknown", "expired"})
+
+#: Upstream task error codes the caller can fix by changing the request; others may pass on retry.
+CALLER_FIXABLE_CODES: frozenset[str] = frozenset(
+    {
+        "content_policy_violation",
+        "invalid_parameters",
+        "image_processing_error",
+        "image_dimension_mismatch",
+        "request_cancelled",
+    }
+)
+
+
+def size_pixels(size: str) -> tuple[int, int]:
+    """Width and height in pixels for an accepted ``size``."""
+    return SIZE_PIXELS[size]
+
+
+class TaskRequest(BaseModel):
+    """What a caller asked for: everything needed to submit (or explain) one upstream task."""
+
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    model: str = DEFAULT_MODEL
+    size: Size = "1:1"
+    n: ImageCount = 1
+    image_urls: list[str] = Field(default_factory=list, max_length=5)
+    mask_url: str | None = None
+    kind: Literal["generate", "edit"] = "generate"
+
+
+class TaskError(BaseModel):
+    """A failure attached to a task: upstream's code and message, and whether a retry may help."""
+
+    code: str
+    message: str
+    retryable: bool
+
+
+class SavedImage(BaseModel):
+    """One result image, once it is safely on disk."""
+
+    index: int
+    path: str
+    sha256: str
+    width: int
+    height: int
+    bytes: int
+    mime_type: str
+    remote_url: str | None = None
+    remote_expires_at: datetime | None = None
+
+
+class Task(BaseModel):
+    """One task as the store holds it."""
+
+    id: str
+    upstream_id: str | None
+    request: TaskRequest
+    status: TaskStatus
+    progress: int = 0
+    error: TaskError | None = None
+    credits_reserved: float = 0.0
+    estimated_time: float | None = None
+    client_request_id: str | None = None
+    callback_token: str | None = Field(default=None, exclude=True, repr=False)
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None = None
+    completed_at: datetime | None = None
+    result_urls: list[str] = Field(default_factory=list)
+    results_expire_at: datetime | None = None
+    images: list[SavedImage] = Field(default_factory=list)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES

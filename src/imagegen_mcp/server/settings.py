@@ -1,0 +1,106 @@
+"""Settings, read once at start-up from the environment and passed down as plain values.
+
+The environment variable names are a public contract (README, hosts' config files).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from imagegen_mcp.errors import ConfigError
+
+API_KEY_VAR = "EVOLINK_API_KEY"
+MAX_WAIT_SECONDS = 55.0  # many MCP clients drop a tool call at about 60 s
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("imagegen-mcp", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Unknown variables are ignored; bad values fail at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="IMAGEGEN_", extra="ignore", frozen=True)
+
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(API_KEY_VAR, "IMAGEGEN_API_KEY")
+    )
+    api_base: str = "https://api.evolink.ai"
+    files_base: str = "https://files-api.evolink.ai"
+    home: Path = Field(default_factory=_default_home)
+    output_dir: Path | None = None
+    allowed_dirs: Annotated[tuple[Path, ...], NoDecode] = ()
+    wait_seconds: float = Field(default=40.0, ge=0, le=MAX_WAIT_SECONDS)
+    max_credits_per_day: float | None = Field(default=None, gt=0)
+    public_url: str | None = None
+    http_token: SecretStr | None = None
+    preview_max_bytes: int = Field(default=48 * 1024, ge=0)  # base64 text per preview
+    preview_max_side: int = Field(default=512, ge=16, le=4096)
+    max_requests_per_second: float = Field(default=5.0, gt=0)
+
+    @field_validator("allowed_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(p) for p in value.split(os.pathsep) if p.strip())
+        return value
+
+    @field_validator("api_base", "files_base", "public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        # Desktop hosts start servers with odd working directories: never use relative paths.
+        object.__setattr__(self, "home", self.home.expanduser().resolve())
+        out = (self.output_dir or self.home / "images").expanduser().resolve()
+        object.__setattr__(self, "output_dir", out)
+        dirs = tuple(p.expanduser().resolve() for p in self.allowed_dirs)
+        object.__setattr__(self, "allowed_dirs", dirs)
+        return self
+
+    @property
+    def images_dir(self) -> Path:
+        assert self.output_dir is not None  # set by the validator above
+        return self.output_dir
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "state.db"
+
+    @property
+    def input_dirs(self) -> tuple[Path, ...]:
+        """Directories local input images may be read from (default: home and output dir)."""
+        if self.allowed_dirs:
+            return self.allowed_dirs
+        return (Path.home().resolve(), self.images_dir)
+
+    def require_api_key(self) -> str:
+        """The API key, or a one-line error naming the variable to set."""
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            raise ConfigError(
+                f"No EvoLink API key: set the {API_KEY_VAR} environment variable "
+                "(get a key at https://evolink.ai), or try the offline sandbox with --sandbox."
+            )
+        return self.api_key.get_secret_value().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into a ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # overrides are validated here
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        var = f"IMAGEGEN_{where.upper()}" if where != "settings" else where
+        raise ConfigError(f"Invalid setting {var}: {first['msg']}") from None

@@ -1,0 +1,182 @@
+"""Caller-supplied images: local paths, data URIs, http(s) URLs and our own ``image://`` URIs.
+
+Local files and data URIs are read only from the allowed directories, must be a real PNG, JPEG
+or WebP that decodes (so no text file, key or config can leave the machine dressed as an image),
+are at most 10 MB, and are uploaded through EvoLink's files API, cached by content hash while the
+upload is valid. Public http(s) URLs pass through untouched: the upstream fetches them, not us.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+
+from imagegen_mcp.errors import InputError
+from imagegen_mcp.imaging import ImageInfo, NotAnImage, probe
+
+if TYPE_CHECKING:
+    from imagegen_mcp.service.engine import TaskEngine
+
+MAX_INPUT_BYTES = 10 * 1024 * 1024
+UPLOAD_TTL = 72 * 3600.0
+UPLOAD_MIN_REMAINING = 3600.0  # reuse a cached upload only if it stays valid this long
+_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
+_IMAGE_URI = re.compile(r"^image://(?P<task>[A-Za-z0-9_-]+)/(?P<index>\d+)$")
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An input image held in memory after validation."""
+
+    data: bytes
+    info: ImageInfo
+    source: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+class ImageInputs:
+    def __init__(
+        self,
+        *,
+        engine: TaskEngine,
+        allowed_dirs: tuple[Path, ...],
+    ) -> None:
+        self._engine = engine
+        self._allowed = tuple(d.resolve() for d in allowed_dirs)
+
+    async def as_url(self, spec: str, *, what: str = "reference image") -> str:
+        """A URL the upstream can download for ``spec``, uploading local data when needed."""
+        spec = spec.strip()
+        if spec.lower().startswith(("http://", "https://")):
+            _check_url(spec, what)
+            return spec
+        return await self.upload(await self.load(spec, what=what))
+
+    async def load(self, spec: str, *, what: str = "image") -> LoadedImage:
+        """Read and validate a local path, data URI or ``image://`` URI into memory."""
+        spec = spec.strip()
+        if not spec:
+            raise InputError(f"The {what} is empty: pass a file path, data URI or URL.")
+        if spec.lower().startswith("data:"):
+            return _validate(_decode_data_uri(spec, what), f"{what} (data URI)", what)
+        match = _IMAGE_URI.match(spec)
+        if match:
+            path = await self._result_path(match["task"], int(match["index"]), spec)
+            return await self._read_file(path, spec, what, check_allowed=False)
+        if "://" in spec:
+            raise InputError(
+                f"The {what} {spec[:80]!r} has an unsupported scheme: use a local path, an "
+                "http(s) URL, a data: URI or an image:// URI from an earlier result."
+            )
+        path = Path(spec).expanduser()  # noqa: ASYNC240  # no I/O: reads the HOME variable
+        if not path.is_absolute():
+            raise InputError(
+                f"The {what} path {spec!r} is relative: pass an absolute path (the server's "
+                "working directory is not yours)."
+            )
+        return await self._read_file(path, spec, what, check_allowed=True)
+
+    async def upload(self, image: LoadedImage) -> str:
+        store = self._engine.store
+        cached = await store.cached_upload(image.sha256, valid_for=UPLOAD_MIN_REMAINING)
+        if cached is not None:
+            return cached
+        uploaded = await self._engine.client.upload_base64(
+            image.data,
+            image.info.mime_type,
+            file_name=f"{image.sha256[:16]}.{image.info.extension}",
+        )
+        await store.remember_upload(
+            image.sha256,
+            uploaded.file_url,
+            image.info.mime_type,
+            len(image.data),
+            time.time() + UPLOAD_TTL,
+        )
+        return uploaded.file_url
+
+    async def _result_path(self, task_id: str, index: int, spec: str) -> Path:
+        task = await self._engine.get(task_id)
+        for image in task.images:
+            if image.index == index:
+                return Path(image.path)
+        raise InputError(
+            f"{spec} does not exist: task {task_id} has {len(task.images)} saved image(s), "
+            "indexed from 0."
+        )
+
+    async def _read_file(
+        self, path: Path, spec: str, what: str, *, check_allowed: bool
+    ) -> LoadedImage:
+        def _read() -> bytes:
+            resolved = path.resolve()  # follows symlinks and removes '..' before the check
+            if check_allowed and not any(resolved.is_relative_to(d) for d in self._allowed):
+                allowed = ", ".join(str(d) for d in self._allowed)
+                raise InputError(
+                    f"The {what} {spec!r} is outside the directories images may be read from "
+                    f"({allowed}). Move it there or add its folder to IMAGEGEN_ALLOWED_DIRS."
+                )
+            if not resolved.is_file():
+                raise InputError(f"The {what} {spec!r} does not exist or is not a file.")
+            size = resolved.stat().st_size
+            if size > MAX_INPUT_BYTES:
+                raise InputError(
+                    f"The {what} {spec!r} is {size / 1e6:.1f} MB; the limit is 10 MB. "
+                    "Downscale or re-encode it first."
+                )
+            with resolved.open("rb") as fh:
+                return fh.read(MAX_INPUT_BYTES + 1)
+
+        try:
+            data = await anyio.to_thread.run_sync(_read)
+        except OSError as exc:
+            raise InputError(f"Cannot read the {what} {spec!r}: {exc.strerror or exc}.") from exc
+        return await anyio.to_thread.run_sync(_validate, data, spec, what)
+
+
+def _decode_data_uri(spec: str, what: str) -> bytes:
+    match = _DATA_URI.match(spec)
+    if match is None:
+        raise InputError(
+            f"The {what} data URI is malformed: expected 'data:image/png;base64,<data>'."
+        )
+    payload = spec[match.end() :]
+    if len(payload) > MAX_INPUT_BYTES * 4 // 3 + 8:
+        raise InputError(f"The {what} data URI is larger than 10 MB.")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"The {what} data URI has invalid base64 data ({exc}).") from exc
+
+
+def _validate(data: bytes, source: str, what: str) -> LoadedImage:
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"The {what} is larger than 10 MB.")
+    try:
+        info = probe(data)
+    except NotAnImage as exc:
+        raise InputError(
+            f"The {what} {source[:80]!r} is not a usable image: {exc}. "
+            "Pass a PNG, JPEG or WebP file."
+        ) from exc
+    return LoadedImage(data=data, info=info, source=source)
+
+
+def _check_url(url: str, what: str) -> None:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise InputError(f"The {what} URL {url[:80]!r} has no host.")
+    if len(url) > 2048:
+        raise InputError(f"The {what} URL is longer than 2048 characters.")

@@ -1,0 +1,188 @@
+"""Saving result images: stream to a temp file, verify, fsync, atomic rename, JSON sidecar.
+
+The bytes on disk are exactly what the upstream served (never re-encoded). A file that does not
+decode completely is refused (``DownloadError``, retryable) so a truncated download is never saved.
+Only this module writes into the output directory, and never outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import anyio.to_thread
+
+from imagegen_mcp.errors import DownloadError, StorageError
+from imagegen_mcp.imaging import ImageInfo, NotAnImage, probe
+from imagegen_mcp.models import SavedImage, Task
+
+PARTIAL_DIR = ".partial"
+_STALE_PARTIAL_SECONDS = 3600.0
+
+
+class TempFileSink:
+    """A download target in the output directory's partial folder; hashes as it writes."""
+
+    def __init__(self, directory: Path) -> None:
+        self._file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed in commit/discard
+            dir=directory, prefix="dl-", suffix=".part", delete=False
+        )
+        self.path = Path(self._file.name)
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def reset(self) -> None:
+        self._file.seek(0)
+        self._file.truncate()
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def finish(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _probe(path: Path) -> ImageInfo:
+    try:
+        return probe(path)
+    except NotAnImage as exc:
+        raise DownloadError(
+            f"The downloaded image is corrupt or truncated: {exc}.", retryable=True
+        ) from exc
+
+
+class ImageSaver:
+    """Writes verified images under ``output_dir`` as ``<YYYY-MM-DD>/<task-id>-<index>.<ext>``."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir
+        self._partial = output_dir / PARTIAL_DIR
+
+    async def prepare(self) -> None:
+        """Create the directories and clear partial downloads left by a crash."""
+
+        def _prepare() -> None:
+            self._partial.mkdir(parents=True, exist_ok=True)
+            cutoff = time.time() - _STALE_PARTIAL_SECONDS
+            for leftover in self._partial.glob("*.part"):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink(missing_ok=True)
+
+        try:
+            await anyio.to_thread.run_sync(_prepare)
+        except OSError as exc:
+            raise self._storage_error(exc) from exc
+
+    def new_sink(self) -> TempFileSink:
+        try:
+            self._partial.mkdir(parents=True, exist_ok=True)
+            return TempFileSink(self._partial)
+        except OSError as exc:
+            raise self._storage_error(exc) from exc
+
+    async def commit(
+        self,
+        sink: TempFileSink,
+        *,
+        task: Task,
+        index: int,
+        remote_url: str | None,
+        remote_expires_at: datetime | None,
+    ) -> SavedImage:
+        """Verify and move a finished download into place; the sink is consumed either way."""
+
+        def _commit() -> SavedImage:
+            try:
+                sink.finish()
+                info = _probe(sink.path)
+                target = self.task_dir(task) / f"{task.id}-{index}.{info.extension}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(sink.path, target)
+                _fsync_dir(target.parent)
+            except OSError as exc:
+                raise self._storage_error(exc) from exc
+            finally:
+                sink.discard()
+            return SavedImage(
+                index=index,
+                path=str(target),
+                sha256=sink.sha256,
+                width=info.width,
+                height=info.height,
+                bytes=sink.size,
+                mime_type=info.mime_type,
+                remote_url=remote_url,
+                remote_expires_at=remote_expires_at,
+            )
+
+        return await anyio.to_thread.run_sync(_commit)
+
+    async def write_sidecar(self, task: Task) -> Path:
+        """``<task-id>.json`` beside the images: the prompt, parameters and saved files."""
+        record: dict[str, Any] = {
+            "task_id": task.id,
+            "upstream_id": task.upstream_id,
+            "created_at": task.created_at.isoformat(),
+            "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+            **task.request.model_dump(mode="json"),
+            "credits_reserved": task.credits_reserved,
+            "images": [img.model_dump(mode="json") for img in task.images],
+        }
+
+        def _write() -> Path:
+            target = self.task_dir(task) / f"{task.id}.json"
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_suffix(".json.part")
+                tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise self._storage_error(exc) from exc
+            return target
+
+        return await anyio.to_thread.run_sync(_write)
+
+    def task_dir(self, task: Task) -> Path:
+        return self.output_dir / task.created_at.astimezone().strftime("%Y-%m-%d")
+
+    def contains(self, path: Path) -> bool:
+        """Whether ``path`` (after resolving links) lies inside the output directory."""
+        return path.resolve().is_relative_to(self.output_dir.resolve())
+
+    def _storage_error(self, exc: OSError) -> StorageError:
+        return StorageError(
+            f"Cannot save images in {self.output_dir}: {exc.strerror or exc}. Free disk space or "
+            "set IMAGEGEN_OUTPUT_DIR to a writable directory; the task stays retrievable with "
+            "get_task while its links are valid."
+        )
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

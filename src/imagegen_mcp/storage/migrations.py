@@ -1,0 +1,96 @@
+"""Ordered, named schema migrations. Never edit one that has shipped: append a new one."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_tasks_and_images",
+        """
+        CREATE TABLE tasks (
+            id                TEXT PRIMARY KEY,
+            upstream_id       TEXT UNIQUE,
+            client_request_id TEXT UNIQUE,
+            callback_token    TEXT UNIQUE,
+            kind              TEXT NOT NULL,
+            prompt            TEXT NOT NULL,
+            model             TEXT NOT NULL,
+            size              TEXT NOT NULL,
+            n                 INTEGER NOT NULL,
+            image_urls        TEXT NOT NULL DEFAULT '[]',
+            mask_url          TEXT,
+            status            TEXT NOT NULL,
+            progress          INTEGER NOT NULL DEFAULT 0,
+            error_code        TEXT,
+            error_message     TEXT,
+            error_retryable   INTEGER,
+            credits_reserved  REAL NOT NULL DEFAULT 0,
+            estimated_time    REAL,
+            result_urls       TEXT NOT NULL DEFAULT '[]',
+            results_expire_at REAL,
+            created_at        REAL NOT NULL,
+            updated_at        REAL NOT NULL,
+            submitted_at      REAL,
+            completed_at      REAL
+        );
+        CREATE INDEX tasks_status ON tasks(status);
+        CREATE INDEX tasks_created ON tasks(created_at);
+        CREATE TABLE images (
+            task_id           TEXT NOT NULL REFERENCES tasks(id),
+            idx               INTEGER NOT NULL,
+            path              TEXT NOT NULL,
+            sha256            TEXT NOT NULL,
+            width             INTEGER NOT NULL,
+            height            INTEGER NOT NULL,
+            bytes             INTEGER NOT NULL,
+            mime_type         TEXT NOT NULL,
+            remote_url        TEXT,
+            remote_expires_at REAL,
+            saved_at          REAL NOT NULL,
+            PRIMARY KEY (task_id, idx)
+        );
+        """,
+    ),
+    (
+        "0002_uploads_cache",
+        """
+        CREATE TABLE uploads (
+            sha256     TEXT PRIMARY KEY,
+            file_url   TEXT NOT NULL,
+            mime_type  TEXT NOT NULL,
+            bytes      INTEGER NOT NULL,
+            expires_at REAL NOT NULL,
+            created_at REAL NOT NULL
+        );
+        """,
+    ),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction; return their names."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    applied: list[str] = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        # The connection is in autocommit mode; an explicit transaction makes DDL atomic too,
+        # so a failed migration leaves nothing half-applied.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, sql.split(";")):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(name)
+    return applied
