@@ -1,0 +1,143 @@
+"""MCP wiring: ``build_server(settings)``, resources, and the stdio / streamable-HTTP transports.
+
+Nothing is opened at import time: the engine, store and HTTP client open in the lifespan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import ToolAnnotations
+
+from imagegen_mcp import __version__
+from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.server.runtime import image_inputs, open_engine
+from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.service.poller import PollerConfig
+from imagegen_mcp.tools import images as tools
+from imagegen_mcp.tools.images import AppState
+from imagegen_mcp.tools.previews import PreviewPolicy
+from imagegen_mcp.tools.views import image_uri
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Image generation and editing (EvoLink gpt-4o-image). generate_image and edit_image cost credits;
+they wait up to ~40 s and return saved file paths, small previews and image:// links. If a task
+is still running, call get_task(task_id) to keep waiting - never call generate_image again to
+check progress (that pays for a new task). list_tasks shows recent work. Every result is saved
+to disk automatically, even if you stop waiting."""
+
+
+class StateHolder:
+    """Where the lifespan puts the open state, so routes outside MCP (callbacks) can reach it."""
+
+    state: AppState | None = None
+
+
+def build_server(
+    settings: Settings, holder: StateHolder | None = None, *, poller: PollerConfig | None = None
+) -> MCPServer[AppState]:
+    """The MCP server; ``poller`` overrides the polling policy (tests use short intervals)."""
+    holder = holder or StateHolder()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        async with open_engine(settings, poller=poller) as engine:
+            state = AppState(
+                engine=engine,
+                inputs=image_inputs(settings, engine),
+                wait_seconds=settings.wait_seconds,
+                preview=PreviewPolicy(
+                    max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
+                ),
+            )
+            holder.state = state
+            try:
+                yield state
+            finally:
+                holder.state = None
+
+    mcp: MCPServer[AppState] = MCPServer(
+        "imagegen-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+    )
+    paid = ToolAnnotations(
+        readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
+    )
+    free = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
+    mcp.tool(annotations=paid, title="Generate image")(tools.generate_image)
+    mcp.tool(annotations=paid, title="Edit image")(tools.edit_image)
+    mcp.tool(annotations=free, title="Get task")(tools.get_task)
+    mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))(tools.list_tasks)
+
+    @mcp.resource(
+        "image://{task_id}/{index}",
+        name="image",
+        description="A saved image (full bytes) by task id and index.",
+        mime_type="image/png",
+    )
+    async def read_image(task_id: str, index: str) -> bytes:
+        state = holder.state
+        if state is None:
+            raise ResourceError("The server is not ready yet.")
+        try:
+            task = await state.engine.get(task_id)
+        except ImagegenError as exc:
+            raise ResourceError(str(exc)) from None
+        for img in task.images:
+            if str(img.index) == index:
+                path = Path(img.path)
+                if not state.engine.saver.contains(path):
+                    raise ResourceError(
+                        f"{image_uri(task_id, img.index)} is outside the output dir."
+                    )
+                try:
+                    return await anyio.Path(path).read_bytes()
+                except OSError as exc:
+                    raise ResourceError(f"The saved file {path} is gone: {exc.strerror}.") from None
+        raise ResourceError(f"Task {task_id} has no saved image {index}.")
+
+    @mcp.resource(
+        "image://recent",
+        name="recent-images",
+        description="The 50 most recent saved images: URIs, paths, prompts.",
+        mime_type="application/json",
+    )
+    async def recent_images() -> str:
+        state = holder.state
+        if state is None:
+            raise ResourceError("The server is not ready yet.")
+        items: list[dict[str, Any]] = []
+        for task in await state.engine.recent(limit=50, status="completed"):
+            for img in task.images:
+                items.append(
+                    {
+                        "uri": image_uri(task.id, img.index),
+                        "path": img.path,
+                        "prompt": task.request.prompt[:200],
+                        "width": img.width,
+                        "height": img.height,
+                        "created_at": task.created_at.isoformat(),
+                    }
+                )
+        return json.dumps(items[:50], indent=1)
+
+    return mcp
+
+
+def serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
+    """Run the server until interrupted."""
+    if transport == "stdio":
+        build_server(settings).run("stdio")
+        return
+    from imagegen_mcp.server.http import run_http
+
+    run_http(settings, host=host, port=port)

@@ -1,0 +1,204 @@
+"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit.
+
+stdout carries only results (saved paths) or, for ``serve`` over stdio, the MCP protocol;
+logs, progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+
+from imagegen_mcp import __version__
+from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.models import DEFAULT_MODEL, MODELS, SIZES, Task, TaskRequest
+from imagegen_mcp.server.settings import Settings, load_settings
+
+log = logging.getLogger("imagegen_mcp")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="imagegen-mcp",
+        description="MCP server for image generation and editing through EvoLink's image API.",
+    )
+    p.add_argument("--version", action="version", version=f"imagegen-mcp {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the MCP server (the default command)")
+    _serve_args(serve)
+
+    sandbox = sub.add_parser(
+        "sandbox", help="run the local EvoLink-compatible sandbox (offline emulator for testing)"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument(
+        "--task-seconds", type=float, default=5.0, help="how long each task takes (default 5)"
+    )
+
+    gen = sub.add_parser("generate", help="generate images from a prompt and save them")
+    gen.add_argument("prompt")
+    gen.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        metavar="PATH_OR_URL",
+        help="reference image (repeatable, up to 5): image-to-image",
+    )
+    _job_args(gen)
+
+    edit = sub.add_parser("edit", help="edit one image, optionally only inside a mask")
+    edit.add_argument("prompt")
+    edit.add_argument("--image", required=True, metavar="PATH_OR_URL", help="the image to edit")
+    edit.add_argument(
+        "--mask",
+        metavar="PATH",
+        help="PNG mask of the image's size: transparent pixels are the region to change",
+    )
+    _job_args(edit)
+    return p
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+
+
+def _job_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", choices=SIZES, default="1:1")
+    p.add_argument("-n", type=int, choices=(1, 2, 4), default=1, help="number of images")
+    p.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
+    p.add_argument("--request-id", help="idempotency key: a repeat returns the same task")
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against a built-in local sandbox: no key, no network, no credits",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "serve"
+    try:
+        if command == "sandbox":
+            _run_sandbox(args)
+        elif command in ("generate", "edit"):
+            sys.exit(anyio.run(_job, args))
+        else:
+            from imagegen_mcp.server.app import serve
+
+            settings = load_settings()
+            settings.require_api_key()
+            serve(
+                settings,
+                transport=getattr(args, "transport", "stdio"),
+                host=getattr(args, "host", "127.0.0.1"),
+                port=getattr(args, "port", 8000),
+            )
+    except ImagegenError as exc:
+        print(f"imagegen-mcp: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _run_sandbox(args: argparse.Namespace) -> None:
+    from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
+
+    base = f"http://{args.host}:{args.port}"
+    print(
+        f"EvoLink sandbox (offline emulator) on {base}\n"
+        f"  EVOLINK_API_KEY={SANDBOX_API_KEY} IMAGEGEN_API_BASE={base} IMAGEGEN_FILES_BASE={base}",
+        file=sys.stderr,
+    )
+    Sandbox(SandboxConfig(task_duration=args.task_seconds)).serve(host=args.host, port=args.port)
+
+
+@asynccontextmanager
+async def _settings_for(args: argparse.Namespace) -> AsyncIterator[Settings]:
+    if not args.sandbox:
+        yield load_settings()
+        return
+    from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
+
+    base = load_settings()
+    # Sandbox tasks live apart from real ones, so a later real run never polls them upstream.
+    overrides: dict[str, Any] = {"home": base.home / "sandbox"}
+    if "IMAGEGEN_OUTPUT_DIR" not in os.environ:
+        overrides["output_dir"] = base.home / "sandbox" / "images"
+    async with Sandbox(SandboxConfig(task_duration=3.0, duration_jitter=0.2)) as sb:
+        yield load_settings(
+            EVOLINK_API_KEY=SANDBOX_API_KEY,
+            api_base=sb.base_url,
+            files_base=sb.base_url,
+            **overrides,
+        )
+
+
+async def _job(args: argparse.Namespace) -> int:
+    from imagegen_mcp.server.runtime import image_inputs, open_engine
+
+    async with _settings_for(args) as settings, open_engine(settings) as engine:
+        inputs = image_inputs(settings, engine)
+        if args.command == "edit":
+            urls = [await inputs.as_url(args.image, what="image to edit")]
+            mask = await inputs.as_url(args.mask, what="mask") if args.mask else None
+        else:
+            urls = [await inputs.as_url(ref) for ref in args.ref]
+            mask = None
+        request = TaskRequest(
+            prompt=args.prompt,
+            model=args.model,
+            size=args.size,
+            n=args.n,
+            image_urls=urls,
+            mask_url=mask,
+            kind=args.command,
+        )
+        task = await engine.submit(request, client_request_id=args.request_id)
+        print(f"task {task.id} submitted ({task.upstream_id or task.status})", file=sys.stderr)
+        task = await engine.wait(task.id, args.timeout, on_progress=_show_progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        return _report(task)
+
+
+async def _show_progress(task: Task) -> None:
+    saved = f", {len(task.images)}/{task.request.n} saved" if task.images else ""
+    line = f"  {task.id}: {task.status} {task.progress}%{saved}"
+    if sys.stderr.isatty():
+        print(f"\r{line:<60}", end="", file=sys.stderr, flush=True)
+    else:
+        print(line, file=sys.stderr)
+
+
+def _report(task: Task) -> int:
+    for image in task.images:
+        print(image.path)
+    if task.status == "completed":
+        return 0
+    if task.error is not None:
+        print(f"imagegen-mcp: task {task.id} {task.status}: {task.error.message}", file=sys.stderr)
+    else:
+        print(
+            f"imagegen-mcp: task {task.id} is still {task.status} ({task.progress}%); it keeps "
+            "going upstream and is saved the next time the server runs.",
+            file=sys.stderr,
+        )
+    return 1

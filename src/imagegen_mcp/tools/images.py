@@ -1,0 +1,276 @@
+"""The MCP tools. Docstrings and Field descriptions are written for the model that calls them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+from pydantic import Field
+
+from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.models import ImageCount, ModelName, Size, Task, TaskRequest, TaskStatus
+from imagegen_mcp.service.engine import TaskEngine
+from imagegen_mcp.service.inputs import ImageInputs
+from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
+from imagegen_mcp.tools.views import TaskList, TaskView, image_uri, task_summary, task_view
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT = 55.0
+
+
+@dataclass
+class AppState:
+    """What the tools need, opened once in the server's lifespan."""
+
+    engine: TaskEngine
+    inputs: ImageInputs
+    wait_seconds: float
+    preview: PreviewPolicy
+
+
+def _state(ctx: Context) -> AppState:
+    state = ctx.request_context.lifespan_context
+    assert isinstance(state, AppState)
+    return state
+
+
+@asynccontextmanager
+async def _tool_errors() -> AsyncIterator[None]:
+    """Domain errors become is_error results with their actionable message; bugs stay terse."""
+    try:
+        yield
+    except ImagegenError as exc:
+        raise ToolError(str(exc)) from None
+    except ToolError:
+        raise
+    except Exception as exc:
+        log.exception("tool failed")
+        raise ToolError(
+            f"Internal error ({type(exc).__name__}); the server log has details. "
+            "Call list_tasks to see whether a task was created before retrying."
+        ) from None
+
+
+# --- shared argument types -----------------------------------------------------------------
+
+Prompt = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2000,
+        description="What to draw (or how to change the image), in plain words; <= 2000 chars.",
+    ),
+]
+SizeArg = Annotated[
+    Size,
+    Field(
+        description="1:1 / 1024x1024 square, 2:3 / 1024x1536 portrait, 3:2 / 1536x1024 landscape."
+    ),
+]
+CountArg = Annotated[
+    ImageCount, Field(description="How many images (1, 2 or 4); each costs credits.")
+]
+WaitArg = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=MAX_WAIT,
+        description="Seconds to wait for the result in this call (default 40, max 55). 0 returns "
+        "the task id at once. If time runs out, call get_task with the task id.",
+    ),
+]
+RequestId = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Optional idempotency key: calling again with the same key returns the "
+        "first task instead of paying for a new one.",
+    ),
+]
+PreviewArg = Annotated[
+    PreviewMode,
+    Field(
+        description="'thumbnail' (default: small JPEG previews), 'full' (full-resolution image "
+        "inline; large), or 'none' (paths and links only)."
+    ),
+]
+TaskId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The task_id from generate_image or edit_image (e.g. 'ig-3f9a0c1b2d4e').",
+    ),
+]
+ImageRef = Annotated[str, Field(min_length=1, max_length=4_000_000)]
+
+
+# --- tools ---------------------------------------------------------------------------------
+
+
+async def generate_image(
+    prompt: Prompt,
+    ctx: Context,
+    size: SizeArg = "1:1",
+    n: CountArg = 1,
+    reference_images: Annotated[
+        list[ImageRef],
+        Field(
+            max_length=5,
+            description="Optional reference images (<= 5) for image-to-image: absolute local "
+            "paths, http(s) URLs, data: URIs, or image:// URIs of earlier results.",
+        ),
+    ] = [],  # noqa: B006  # never mutated; a list default shows as [] in the schema
+    model: Annotated[ModelName, Field(description="Upstream model.")] = "gpt-4o-image",
+    wait_seconds: WaitArg = None,
+    client_request_id: RequestId = None,
+    preview: PreviewArg = "thumbnail",
+) -> Annotated[CallToolResult, TaskView]:
+    """Generate images from a text prompt (optionally guided by reference images) and save them.
+
+    COSTS CREDITS on every call. Waits up to wait_seconds, then returns saved file paths,
+    small previews and image:// links. If the task is still running when the wait ends, the reply
+    says so: call get_task(task_id) to keep waiting. Never call generate_image again to check on
+    a task - that starts and charges a new one.
+    """
+    async with _tool_errors():
+        state = _state(ctx)
+        urls = [await state.inputs.as_url(ref) for ref in reference_images]
+        request = TaskRequest(
+            prompt=prompt, model=model, size=size, n=n, image_urls=urls, kind="generate"
+        )
+        task = await state.engine.submit(request, client_request_id=client_request_id)
+        return await _wait_and_render(ctx, state, task, wait_seconds, preview)
+
+
+async def edit_image(
+    prompt: Prompt,
+    image: Annotated[
+        ImageRef,
+        Field(
+            description="The image to edit: an absolute local path, http(s) URL, data: URI, or "
+            "image:// URI of an earlier result."
+        ),
+    ],
+    ctx: Context,
+    mask: Annotated[
+        ImageRef | None,
+        Field(
+            description="Optional PNG mask of the same pixel size as the image: transparent "
+            "pixels mark the region to change; the rest is kept."
+        ),
+    ] = None,
+    size: SizeArg = "1:1",
+    n: CountArg = 1,
+    wait_seconds: WaitArg = None,
+    client_request_id: RequestId = None,
+    preview: PreviewArg = "thumbnail",
+) -> Annotated[CallToolResult, TaskView]:
+    """Edit one image as the prompt says, optionally only inside a mask, and save the results.
+
+    COSTS CREDITS on every call. Waits up to wait_seconds like generate_image; if the task is
+    still running, call get_task(task_id) - never call edit_image again to check progress.
+    """
+    async with _tool_errors():
+        state = _state(ctx)
+        base = await state.inputs.as_url(image, what="image to edit")
+        mask_url = await state.inputs.as_url(mask, what="mask") if mask else None
+        request = TaskRequest(
+            prompt=prompt, size=size, n=n, image_urls=[base], mask_url=mask_url, kind="edit"
+        )
+        task = await state.engine.submit(request, client_request_id=client_request_id)
+        return await _wait_and_render(ctx, state, task, wait_seconds, preview)
+
+
+async def get_task(
+    task_id: TaskId,
+    ctx: Context,
+    wait_seconds: WaitArg = None,
+    preview: PreviewArg = "thumbnail",
+) -> Annotated[CallToolResult, TaskView]:
+    """Status, progress and saved images of a task; waits up to wait_seconds for it to finish.
+
+    Free (no credits). Call this - not generate_image - to keep waiting on a running task.
+    """
+    async with _tool_errors():
+        state = _state(ctx)
+        task = await state.engine.get(task_id)
+        return await _wait_and_render(ctx, state, task, wait_seconds, preview)
+
+
+async def list_tasks(
+    ctx: Context,
+    limit: Annotated[int, Field(ge=1, le=100, description="How many recent tasks.")] = 20,
+    status: Annotated[TaskStatus | None, Field(description="Only tasks in this status.")] = None,
+) -> TaskList:
+    """Recent tasks, newest first, with counts of running and completed ones. Free."""
+    async with _tool_errors():
+        engine = _state(ctx).engine
+        tasks = await engine.recent(limit=limit, status=status)
+        counts = await engine.store.status_counts()
+        running = sum(counts.get(s, 0) for s in ("submitting", "pending", "processing"))
+        return TaskList(
+            tasks=[task_summary(t) for t in tasks],
+            running=running,
+            completed=counts.get("completed", 0),
+            counts=counts,
+        )
+
+
+# --- shared rendering ----------------------------------------------------------------------
+
+
+async def _wait_and_render(
+    ctx: Context,
+    state: AppState,
+    task: Task,
+    wait_seconds: float | None,
+    preview: PreviewMode,
+) -> CallToolResult:
+    wait = state.wait_seconds if wait_seconds is None else min(wait_seconds, MAX_WAIT)
+
+    async def report(t: Task) -> None:
+        saved = f", {len(t.images)}/{t.request.n} saved" if t.images else ""
+        await ctx.report_progress(t.progress, 100, message=f"{t.id}: {t.status}{saved}")
+
+    if not task.is_terminal and wait > 0:
+        task = await state.engine.wait(task.id, wait, on_progress=report)
+    return await render(task, preview, state.preview)
+
+
+async def render(task: Task, mode: PreviewMode, policy: PreviewPolicy) -> CallToolResult:
+    """The tool result: next-step text, one preview and one resource link per image."""
+    view = task_view(task)
+    content: list[ContentBlock] = [TextContent(type="text", text=view.next_step)]
+    for img in task.images:
+        shown = await make_preview(Path(img.path), img.mime_type, mode, policy)
+        if shown is not None:
+            content.append(
+                ImageContent(type="image", data=shown.data_b64, mime_type=shown.mime_type)
+            )
+        content.append(
+            ResourceLink(
+                type="resource_link",
+                name=Path(img.path).name,
+                uri=image_uri(task.id, img.index),
+                mime_type=img.mime_type,
+                size=img.bytes,
+                description=f"Full image ({img.width}x{img.height}), saved at {img.path}",
+            )
+        )
+    return CallToolResult(
+        content=content,
+        structured_content=view.model_dump(mode="json"),
+        is_error=task.status in ("failed", "unknown", "expired"),
+    )

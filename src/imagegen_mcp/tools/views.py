@@ -1,0 +1,158 @@
+"""What tools return: declared output schemas, and the next-step text an agent acts on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from imagegen_mcp.models import Task
+
+
+class ImageView(BaseModel):
+    index: int
+    path: str = Field(description="Absolute path of the saved file: use it directly.")
+    uri: str = Field(description="image:// resource URI with the full image bytes.")
+    file_uri: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+    mime_type: str
+    remote_url: str | None = Field(
+        default=None, description="Upstream link; expires (see remote_expires_at)."
+    )
+    remote_expires_at: datetime | None = None
+
+
+class ErrorView(BaseModel):
+    code: str
+    message: str
+    retryable: bool = Field(description="Whether retrying the same request could succeed.")
+
+
+class TaskView(BaseModel):
+    task_id: str
+    status: str = Field(
+        description="submitting | pending | processing | completed | failed | unknown | expired"
+    )
+    progress: int
+    kind: str
+    model: str
+    prompt: str
+    size: str
+    n: int
+    created_at: datetime
+    completed_at: datetime | None = None
+    credits_reserved: float
+    error: ErrorView | None = None
+    images: list[ImageView]
+    next_step: str
+
+
+class TaskSummary(BaseModel):
+    task_id: str
+    status: str
+    progress: int
+    kind: str
+    prompt: str
+    size: str
+    n: int
+    created_at: datetime
+    images_saved: int
+    error: str | None = None
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskSummary]
+    running: int
+    completed: int
+    counts: dict[str, int]
+
+
+def image_uri(task_id: str, index: int) -> str:
+    return f"image://{task_id}/{index}"
+
+
+def task_view(task: Task) -> TaskView:
+    req = task.request
+    return TaskView(
+        task_id=task.id,
+        status=task.status,
+        progress=task.progress,
+        kind=req.kind,
+        model=req.model,
+        prompt=req.prompt,
+        size=req.size,
+        n=req.n,
+        created_at=task.created_at,
+        completed_at=task.completed_at,
+        credits_reserved=task.credits_reserved,
+        error=ErrorView(**task.error.model_dump()) if task.error else None,
+        images=[
+            ImageView(
+                index=img.index,
+                path=img.path,
+                uri=image_uri(task.id, img.index),
+                file_uri=Path(img.path).as_uri(),
+                width=img.width,
+                height=img.height,
+                bytes=img.bytes,
+                sha256=img.sha256,
+                mime_type=img.mime_type,
+                remote_url=img.remote_url,
+                remote_expires_at=img.remote_expires_at,
+            )
+            for img in task.images
+        ],
+        next_step=next_step(task),
+    )
+
+
+def task_summary(task: Task) -> TaskSummary:
+    return TaskSummary(
+        task_id=task.id,
+        status=task.status,
+        progress=task.progress,
+        kind=task.request.kind,
+        prompt=task.request.prompt[:200],
+        size=task.request.size,
+        n=task.request.n,
+        created_at=task.created_at,
+        images_saved=len(task.images),
+        error=task.error.message if task.error else None,
+    )
+
+
+def next_step(task: Task) -> str:
+    """One paragraph telling the agent what happened and exactly what to do next."""
+    tid = task.id
+    if task.status == "completed":
+        paths = "; ".join(img.path for img in task.images)
+        return f"Done: {len(task.images)} image(s) saved: {paths}. Use these paths directly."
+    if task.status in ("pending", "processing", "submitting"):
+        saved = f", {len(task.images)}/{task.request.n} saved" if task.images else ""
+        note = f" Last problem: {task.error.message}" if task.error else ""
+        return (
+            f"Still {task.status} ({task.progress}%{saved}). Call get_task('{tid}') to keep "
+            "waiting - do not call generate_image or edit_image again: that starts and charges "
+            f"a new task. The server keeps polling and saves the images meanwhile.{note}"
+        )
+    error = task.error.message if task.error else "no details"
+    if task.status == "unknown":
+        return (
+            f"Task {tid} may have been created and charged upstream, but its answer was lost: "
+            f"{error} Do not retry blindly; check the EvoLink dashboard first."
+        )
+    if task.status == "expired":
+        return f"Task {tid} finished but its images could not be saved in time: {error}"
+    retry = (
+        "Retrying the same request may work."
+        if task.error and task.error.retryable
+        else "Change the request before trying again."
+    )
+    code = task.error.code if task.error else "unknown_error"
+    if code == "content_policy_violation":
+        retry = "Rephrase the prompt to avoid content the provider refuses, then try again."
+    return f"Task {tid} failed ({code}): {error} {retry}"

@@ -1,0 +1,79 @@
+"""The command line, run as a user would: a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from imagegen_mcp.errors import ConfigError
+from imagegen_mcp.server.settings import load_settings
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imagegen_mcp", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGEGEN_", "EVOLINK_"))}
+    env["IMAGEGEN_HOME"] = str(tmp_path / "home")
+    return env
+
+
+def test_generate_with_sandbox_saves_real_files_and_prints_paths(tmp_path: Path) -> None:
+    proc = run(
+        "generate", "a paper boat", "-n", "2", "--size", "2:3", "--sandbox", env=clean_env(tmp_path)
+    )
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(line) for line in proc.stdout.splitlines()]
+    assert len(paths) == 2
+    for path in paths:
+        assert path.is_relative_to(tmp_path / "home")
+        with Image.open(path) as img:
+            assert img.size == (1024, 1536)
+    assert "completed" in proc.stderr
+
+
+def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    proc = run("generate", "x", env=clean_env(tmp_path))
+    assert proc.returncode == 2
+    assert "EVOLINK_API_KEY" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit"])
+def test_every_verb_has_help(verb: str) -> None:
+    proc = run(verb, "--help")
+    assert proc.returncode == 0
+    assert "usage:" in proc.stdout
+
+
+def test_settings_read_paths_absolute_and_split_allowed_dirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMAGEGEN_HOME", "rel-home")
+    monkeypatch.setenv("IMAGEGEN_ALLOWED_DIRS", os.pathsep.join([str(tmp_path / "a"), "~/b"]))
+    settings = load_settings()
+    assert settings.home == tmp_path / "rel-home"
+    assert settings.images_dir == tmp_path / "rel-home" / "images"
+    assert settings.input_dirs == (tmp_path / "a", Path("~/b").expanduser().resolve())
+
+
+def test_invalid_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGEGEN_WAIT_SECONDS", "500")
+    with pytest.raises(ConfigError, match="IMAGEGEN_WAIT_SECONDS"):
+        load_settings()

@@ -1,0 +1,125 @@
+"""The real transports: a stdio subprocess, and streamable HTTP with a bearer token."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import ImageContent
+
+from imagegen_mcp.errors import ConfigError
+from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox
+from imagegen_mcp.server.http import http_app
+from imagegen_mcp.server.settings import Settings
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+async def test_stdio_subprocess_generates_a_saved_image(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "EVOLINK_API_KEY": SANDBOX_API_KEY,
+        "IMAGEGEN_API_BASE": sandbox.base_url,
+        "IMAGEGEN_FILES_BASE": sandbox.base_url,
+        "IMAGEGEN_HOME": str(tmp_path / "home"),
+    }
+    params = StdioServerParameters(command=sys.executable, args=["-m", "imagegen_mcp"], env=env)
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            assert {"generate_image", "edit_image", "get_task", "list_tasks"} <= tools
+            result = await client.call_tool("generate_image", {"prompt": "over stdio", "n": 2})
+    assert not result.is_error
+    data = result.structured_content
+    assert data is not None and data["status"] == "completed"
+    assert all(Path(img["path"]).exists() for img in data["images"])
+    assert sum(isinstance(c, ImageContent) for c in result.content) == 2
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def serve_http(settings: Settings, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    app = http_app(settings, host="127.0.0.1")
+    sock = sock or bound_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        with anyio.fail_after(10):
+            while not server.started:
+                await anyio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+
+
+async def test_streamable_http_requires_the_token_and_reports_progress(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "home", http_token="s3cret-token")
+    async with serve_http(settings) as base:
+        async with httpx2.AsyncClient() as http:
+            anonymous = await http.post(f"{base}/mcp", json={})
+            assert anonymous.status_code == 401
+            wrong = await http.post(
+                f"{base}/mcp", json={}, headers={"Authorization": "Bearer nope"}
+            )
+            assert wrong.status_code == 401
+
+        progress: list[float] = []
+
+        async def on_progress(p: float, total: float | None, message: str | None) -> None:
+            progress.append(p)
+
+        authed = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"})
+        async with authed, Client(streamable_http_client(f"{base}/mcp", http_client=authed)) as c:
+            result = await c.call_tool(
+                "generate_image", {"prompt": "over http"}, progress_callback=on_progress
+            )
+    assert not result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["status"] == "completed"
+    assert progress and progress[-1] == 100
+
+
+async def test_upstream_callback_reaches_the_route_without_the_token(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sock = bound_socket()
+    public = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = make_settings(sandbox, tmp_path / "home", http_token="tok", public_url=public)
+    async with serve_http(settings, sock) as base, httpx2.AsyncClient() as http:
+        unknown = await http.post(f"{base}/callbacks/evolink/not-a-token", json={"id": "x"})
+        assert unknown.status_code == 404
+        authed = httpx2.AsyncClient(headers={"Authorization": "Bearer tok"})
+        async with authed, Client(streamable_http_client(f"{base}/mcp", http_client=authed)) as c:
+            result = await c.call_tool("generate_image", {"prompt": "with a callback"})
+            assert result.structured_content is not None
+            assert result.structured_content["status"] == "completed"
+            with anyio.fail_after(10):
+                while sandbox.counters.callbacks_sent < 1:
+                    await anyio.sleep(0.02)
+    assert sandbox.counters.callbacks_sent == 1
+
+
+def test_non_loopback_bind_without_token_refuses_to_start(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    with pytest.raises(ConfigError, match="IMAGEGEN_HTTP_TOKEN"):
+        http_app(settings, host="0.0.0.0")  # noqa: S104  # the refusal is what is tested

@@ -1,0 +1,283 @@
+"""The task engine against the sandbox over real HTTP: submit, poll, save, and what goes wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+from PIL import Image
+
+from imagegen_mcp.errors import BudgetExceeded, InputError, TaskNotFound, UpstreamRejected
+from imagegen_mcp.models import SIZE_PIXELS, Task, TaskRequest
+from imagegen_mcp.sandbox import Sandbox
+from imagegen_mcp.server.runtime import open_engine
+from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.service.engine import TaskEngine
+from tests.conftest import FAST_POLLER, make_settings
+
+WAIT = 20.0  # generous bound; tasks take a fraction of a second
+
+
+def req(prompt: str = "a red fox", **kw: object) -> TaskRequest:
+    return TaskRequest(prompt=prompt, **kw)  # type: ignore[arg-type]
+
+
+async def finish(engine: TaskEngine, task: Task) -> Task:
+    with anyio.fail_after(WAIT):
+        return await engine.wait(task.id, WAIT)
+
+
+async def test_n2_saves_two_verified_files_and_store_rows(engine: TaskEngine) -> None:
+    task = await engine.submit(req(size="3:2", n=2))
+    assert task.status == "pending" and task.upstream_id
+    done = await finish(engine, task)
+
+    assert done.status == "completed", done.error
+    assert [img.index for img in done.images] == [0, 1]
+    for img in done.images:
+        path = Path(img.path)
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == img.sha256
+        assert len(data) == img.bytes
+        with Image.open(path) as im:
+            assert im.format == "PNG" and im.size == SIZE_PIXELS["3:2"]
+        assert (img.width, img.height) == SIZE_PIXELS["3:2"]
+        assert path.is_relative_to(engine.saver.output_dir)
+    sidecar = Path(done.images[0].path).with_name(f"{done.id}.json")
+    meta = json.loads(sidecar.read_text())
+    assert meta["prompt"] == "a red fox" and len(meta["images"]) == 2
+    stored = await engine.store.get(task.id)
+    assert stored is not None and stored.status == "completed" and len(stored.images) == 2
+
+
+async def test_saved_bytes_are_exactly_what_upstream_served(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    import httpx2
+
+    done = await finish(engine, await engine.submit(req("a lighthouse at dusk")))
+    img = done.images[0]
+    assert img.remote_url
+    async with httpx2.AsyncClient() as http:
+        served = (await http.get(img.remote_url)).content
+    assert Path(img.path).read_bytes() == served
+
+
+async def test_429_5xx_and_dropped_connections_on_gets_and_downloads_are_survived(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    for kind in (429, 500, 502, 503, "drop"):
+        sandbox.faults.queue("get", kind)
+        sandbox.faults.queue("download", kind)
+    sandbox.faults.queue("download", "truncate", times=2)
+    done = await finish(engine, await engine.submit(req("storm over the sea")))
+    assert done.status == "completed", done.error
+    with Image.open(done.images[0].path) as im:
+        im.load()
+    assert sandbox.counters.creates == 1
+
+
+async def test_truncated_download_is_retried_never_saved(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    sandbox.faults.queue("download", "truncate", times=3)
+    done = await finish(engine, await engine.submit(req("glass marbles")))
+    assert done.status == "completed"
+    data = Path(done.images[0].path).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == done.images[0].sha256
+    assert sandbox.counters.downloads >= 4
+    partial = engine.saver.output_dir / ".partial"
+    assert list(partial.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["create_then_502", "create_then_drop"])
+async def test_ambiguous_create_is_recorded_unknown_and_never_resent(
+    engine: TaskEngine, sandbox: Sandbox, kind: str
+) -> None:
+    sandbox.faults.queue("create", kind)
+    task = await engine.submit(req("ambiguous"))
+    assert task.status == "unknown"
+    assert task.error is not None and "check the EvoLink dashboard" in task.error.message
+    assert sandbox.counters.create_requests == 1
+    assert sandbox.counters.creates == 1
+
+
+async def test_create_refused_with_429_is_retried_once_it_clears(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    sandbox.faults.retry_after = 0
+    sandbox.faults.queue("create", 429)
+    task = await engine.submit(req("after the rush"))
+    assert task.status == "pending"
+    assert sandbox.counters.create_requests == 2 and sandbox.counters.creates == 1
+
+
+async def test_failing_upstream_task_surfaces_code_and_message(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    done = await finish(engine, await engine.submit(req("nope [fail:content_policy_violation]")))
+    assert done.status == "failed"
+    assert done.error is not None
+    assert done.error.code == "content_policy_violation"
+    assert done.error.message and not done.error.retryable
+
+    sandbox.faults.fail_tasks = 1
+    sandbox.faults.fail_code = "generation_timeout"
+    done = await finish(engine, await engine.submit(req("slow one")))
+    assert done.error is not None and done.error.code == "generation_timeout"
+    assert done.error.retryable
+
+
+async def test_expired_links_give_expired_not_a_crash(engine: TaskEngine, sandbox: Sandbox) -> None:
+    # Every download fails until the links are gone: the task must end as 'expired'.
+    sandbox.faults.queue("download", 503, times=1000)
+    task = await engine.submit(req("too late"))
+    with anyio.fail_after(WAIT):
+        while (await engine.get(task.id)).status == "pending" or not (
+            await engine.get(task.id)
+        ).result_urls:
+            await anyio.sleep(0.02)
+    sandbox.advance(sandbox.config.result_ttl + 10)
+    sandbox.faults.clear()  # downloads now reach the route and find it expired
+    done = await finish(engine, task)
+    assert done.status == "expired"
+    assert done.error is not None and "expired" in done.error.message
+    assert done.images == []
+
+
+async def test_client_request_id_returns_the_same_task_without_paying_again(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    first = await engine.submit(req("same"), client_request_id="job-42")
+    second = await engine.submit(req("same"), client_request_id="job-42")
+    assert first.id == second.id
+    assert sandbox.counters.creates == 1
+
+
+async def test_daily_budget_refuses_new_tasks_once_reached(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "home", max_credits_per_day=5.0)
+    async with open_engine(settings, poller=FAST_POLLER) as engine:
+        await engine.submit(req("one", n=2))  # the sandbox reserves 2.5 per image: 5 credits
+        with pytest.raises(BudgetExceeded, match="IMAGEGEN_MAX_CREDITS_PER_DAY"):
+            await engine.submit(req("two"))
+    assert sandbox.counters.creates == 1
+
+
+async def test_rejected_create_raises_and_is_recorded_failed(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    sandbox.faults.queue("create", 400)
+    with pytest.raises(UpstreamRejected):
+        await engine.submit(req("bad"))
+    failed = await engine.recent(status="failed")
+    assert len(failed) == 1 and failed[0].upstream_id is None
+
+
+async def test_model_rules_are_checked_before_paying(engine: TaskEngine, sandbox: Sandbox) -> None:
+    with pytest.raises(InputError, match="exactly one image"):
+        await engine.submit(
+            req(
+                "two refs",
+                image_urls=["https://a.example/1.png", "https://a.example/2.png"],
+                mask_url="https://a.example/m.png",
+            )
+        )
+    with pytest.raises(InputError, match="Unknown model"):
+        await engine.submit(req("x", model="dall-e-9"))
+    assert sandbox.counters.create_requests == 0
+
+
+async def test_wait_returns_current_state_at_deadline_and_task_continues(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    sandbox.config.task_duration = 2.0
+    task = await engine.submit(req("slow"))
+    seen: list[str] = []
+
+    async def on_progress(t: Task) -> None:
+        seen.append(t.status)
+
+    early = await engine.wait(task.id, 0.05, on_progress=on_progress)
+    assert early.status in ("pending", "processing")
+    assert seen  # the initial state is always reported
+    # A cancelled wait does not cancel the task.
+    with anyio.move_on_after(0.05):
+        await engine.wait(task.id, WAIT)
+    sandbox.advance(5)
+    done = await finish(engine, task)
+    assert done.status == "completed"
+
+
+async def test_unknown_task_id_names_the_way_out(engine: TaskEngine) -> None:
+    with pytest.raises(TaskNotFound, match="list_tasks"):
+        await engine.get("ig-000000000000")
+
+
+async def test_unwritable_output_dir_keeps_task_retrievable_then_saves(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    settings = make_settings(sandbox, tmp_path / "home", output_dir=out)
+    async with open_engine(settings, poller=FAST_POLLER) as engine:
+        task = await engine.submit(req("broken disk"))
+        # A file where the partial-download folder should be: every save fails with an OSError
+        # (chmod would not stop a root test runner).
+        (out / ".partial").rmdir()
+        (out / ".partial").write_text("in the way")
+        try:
+            with anyio.fail_after(WAIT):
+                while (current := await engine.get(task.id)).error is None:
+                    await anyio.sleep(0.02)
+            assert current.status == "processing"
+            assert current.error is not None and "IMAGEGEN_OUTPUT_DIR" in current.error.message
+        finally:
+            (out / ".partial").unlink()
+        done = await finish(engine, task)
+        assert done.status == "completed" and done.error is None
+
+
+async def test_callback_triggers_an_immediate_confirming_get(
+    sandbox: Sandbox, settings: Settings, tmp_path: Path
+) -> None:
+    from imagegen_mcp.service.poller import PollerConfig
+    from imagegen_mcp.service.schedule import PollPolicy
+
+    slow = PollerConfig(policy=PollPolicy(min_interval=30, max_interval=60, near_interval=30))
+    settings = make_settings(sandbox, tmp_path / "h2", public_url="http://127.0.0.1:9")
+    async with open_engine(settings, poller=slow) as engine:
+        task = await engine.submit(req("with callback"))
+        assert task.callback_token
+        sandbox.advance(5)
+        gets = sandbox.counters.task_gets
+        assert await engine.handle_callback(task.callback_token)
+        done = await finish(engine, task)
+        assert done.status == "completed"
+        assert sandbox.counters.task_gets == gets + 1
+        assert not await engine.handle_callback("not-a-token")
+
+
+def test_store_survives_restart_marks_unanswered_create_unknown(tmp_path: Path) -> None:
+    """A task left 'submitting' by a crash becomes 'unknown' on resume, never resent."""
+
+    async def scenario() -> None:
+        from imagegen_mcp.sandbox import SandboxConfig
+
+        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
+            settings = make_settings(sb, tmp_path / "home")
+            from imagegen_mcp.storage.db import TaskStore
+
+            store = await TaskStore.open(settings.db_path)
+            await store.create_intent("ig-crashed00000", req("lost"))
+            await store.aclose()
+            async with open_engine(settings, poller=FAST_POLLER) as engine:
+                task = await engine.get("ig-crashed00000")
+                assert task.status == "unknown"
+                assert task.error is not None and "may have been created" in task.error.message
+            assert sb.counters.create_requests == 0
+
+    anyio.run(scenario)
