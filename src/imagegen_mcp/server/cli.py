@@ -62,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_argument(
         "--mask",
         metavar="PATH",
-        help="PNG mask of the image's size: transparent pixels are the region to change",
+        help="mask: transparent pixels (or white ones, in a black-and-white mask) are changed",
+    )
+    edit.add_argument(
+        "--mask-invert", action="store_true", help="black-and-white mask: black marks the change"
     )
     _job_args(edit)
     return p
@@ -157,8 +160,10 @@ async def _job(args: argparse.Namespace) -> int:
     async with _settings_for(args) as settings, open_engine(settings) as engine:
         inputs = image_inputs(settings, engine)
         if args.command == "edit":
-            urls = [await inputs.as_url(args.image, what="image to edit")]
-            mask = await inputs.as_url(args.mask, what="mask") if args.mask else None
+            base, mask = await inputs.edit_inputs(
+                args.image, mask=args.mask, invert=args.mask_invert
+            )
+            urls = [base]
         else:
             urls = [await inputs.as_url(ref) for ref in args.ref]
             mask = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.ratelimit import RateLimiter
@@ -50,4 +51,9 @@ async def open_engine(
 
 def image_inputs(settings: Settings, engine: TaskEngine) -> ImageInputs:
     """The resolver for caller-supplied images (paths, data URIs, URLs, image:// URIs)."""
-    return ImageInputs(engine=engine, allowed_dirs=settings.input_dirs)
+    hosts = {urlsplit(base).netloc for base in (settings.api_base, settings.files_base)}
+    return ImageInputs(
+        engine=engine,
+        allowed_dirs=settings.input_dirs,
+        trusted_hosts=frozenset(h for h in hosts if h),
+    )

@@ -20,8 +20,10 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
+from imagegen_mcp.api.fetch import fetch_public
 from imagegen_mcp.errors import InputError
 from imagegen_mcp.imaging import ImageInfo, NotAnImage, probe
+from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
 
 if TYPE_CHECKING:
     from imagegen_mcp.service.engine import TaskEngine
@@ -52,9 +54,11 @@ class ImageInputs:
         *,
         engine: TaskEngine,
         allowed_dirs: tuple[Path, ...],
+        trusted_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self._engine = engine
         self._allowed = tuple(d.resolve() for d in allowed_dirs)
+        self._trusted = trusted_hosts  # the configured upstream hosts may be fetched directly
 
     async def as_url(self, spec: str, *, what: str = "reference image") -> str:
         """A URL the upstream can download for ``spec``, uploading local data when needed."""
@@ -87,6 +91,47 @@ class ImageInputs:
                 "working directory is not yours)."
             )
         return await self._read_file(path, spec, what, check_allowed=True)
+
+    async def edit_inputs(
+        self,
+        image: str,
+        *,
+        mask: str | None = None,
+        regions: list[MaskRegion] | None = None,
+        invert: bool = False,
+    ) -> tuple[str, str | None]:
+        """URLs of the base image and canonical mask for an edit.
+
+        Everything is read, measured and converted before anything is uploaded, so a refusal
+        leaves nothing behind upstream.
+        """
+        if mask is None and not regions:
+            return await self.as_url(image, what="image to edit"), None
+        if mask is not None and regions:
+            raise InputError("Pass either mask or mask_region, not both.")
+        base = await self._load_any(image, what="image to edit")
+        size = (base.info.width, base.info.height)
+        if regions:
+            mask_png = await anyio.to_thread.run_sync(mask_from_regions, size, regions)
+        else:
+            assert mask is not None
+            given = await self._load_any(mask, what="mask")
+            mask_png = await anyio.to_thread.run_sync(
+                lambda: mask_from_image(given.data, size, invert=invert)
+            )
+        if base.info.format != "PNG":
+            png = await anyio.to_thread.run_sync(to_png, base.data)
+            base = LoadedImage(data=png, info=probe(png), source=base.source)
+        canonical = LoadedImage(data=mask_png, info=probe(mask_png), source="mask")
+        return await self.upload(base), await self.upload(canonical)
+
+    async def _load_any(self, spec: str, *, what: str) -> LoadedImage:
+        spec = spec.strip()
+        if spec.lower().startswith(("http://", "https://")):
+            _check_url(spec, what)
+            data = await fetch_public(spec, trusted_hosts=self._trusted)
+            return await anyio.to_thread.run_sync(_validate, data, spec, what)
+        return await self.load(spec, what=what)
 
     async def upload(self, image: LoadedImage) -> str:
         store = self._engine.store

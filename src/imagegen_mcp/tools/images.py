@@ -18,6 +18,7 @@ from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import ImageCount, ModelName, Size, Task, TaskRequest, TaskStatus
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
+from imagegen_mcp.service.masks import MaskRegion
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.views import TaskList, TaskView, image_uri, task_summary, task_view
 
@@ -167,10 +168,23 @@ async def edit_image(
     mask: Annotated[
         ImageRef | None,
         Field(
-            description="Optional PNG mask of the same pixel size as the image: transparent "
-            "pixels mark the region to change; the rest is kept."
+            description="Optional mask (path, URL, data: or image:// URI): a PNG whose "
+            "transparent pixels mark the region to change, or a black-and-white image where "
+            "white marks it (see mask_invert). Same aspect ratio as the image."
         ),
     ] = None,
+    mask_region: Annotated[
+        list[MaskRegion] | None,
+        Field(
+            max_length=20,
+            description="Instead of a mask image: rectangles or ellipses to change, in "
+            "fractions of the image (x, y = top-left corner, 0..1).",
+        ),
+    ] = None,
+    mask_invert: Annotated[
+        bool,
+        Field(description="For a black-and-white mask: true means black marks the change."),
+    ] = False,
     size: SizeArg = "1:1",
     n: CountArg = 1,
     wait_seconds: WaitArg = None,
@@ -179,13 +193,17 @@ async def edit_image(
 ) -> Annotated[CallToolResult, TaskView]:
     """Edit one image as the prompt says, optionally only inside a mask, and save the results.
 
+    Give the region to change as a mask image or as mask_region shapes; the server converts it
+    to what the provider needs and refuses mismatched or empty masks before anything is paid.
+
     COSTS CREDITS on every call. Waits up to wait_seconds like generate_image; if the task is
     still running, call get_task(task_id) - never call edit_image again to check progress.
     """
     async with _tool_errors():
         state = _state(ctx)
-        base = await state.inputs.as_url(image, what="image to edit")
-        mask_url = await state.inputs.as_url(mask, what="mask") if mask else None
+        base, mask_url = await state.inputs.edit_inputs(
+            image, mask=mask, regions=mask_region, invert=mask_invert
+        )
         request = TaskRequest(
             prompt=prompt, size=size, n=n, image_urls=[base], mask_url=mask_url, kind="edit"
         )

@@ -1,0 +1,128 @@
+"""Fetching a caller's URL ourselves (to measure a base image for a mask) without becoming an
+SSRF proxy: only public addresses, checked after DNS, the connection pinned to the checked
+address, every redirect re-checked, size and time capped. The configured upstream hosts are the
+only exception.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import anyio
+import httpx2
+
+from imagegen_mcp.errors import InputError
+
+MAX_FETCH_BYTES = 10 * 1024 * 1024
+FETCH_SECONDS = 20.0
+MAX_REDIRECTS = 3
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_v4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr.teredo is not None:
+        return addr.teredo[1]
+    if addr in _NAT64:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    packed = addr.packed
+    if packed[:12] == bytes(12) and int(addr) > 1:  # IPv4-compatible ::a.b.c.d
+        return ipaddress.IPv4Address(packed[12:])
+    return None
+
+
+def is_public(addr: IPAddress) -> bool:
+    """Whether ``addr`` is a globally routable unicast address (embedded IPv4 checked too)."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = _embedded_v4(addr)
+        if inner is not None:
+            return is_public(inner)
+    if addr in _CGNAT:
+        return False
+    return addr.is_global and not (
+        addr.is_multicast or addr.is_loopback or addr.is_link_local or addr.is_reserved
+    )
+
+
+async def _resolve(host: str, port: int) -> IPAddress:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise InputError(f"Cannot resolve {host!r}: {exc}.") from exc
+    addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    bad = [a for a in addrs if not is_public(a)]
+    if not addrs or bad:
+        raise InputError(
+            f"The URL's host {host!r} resolves to a non-public address; only public image URLs "
+            "can be fetched. Pass a local file path instead."
+        )
+    return addrs[0]
+
+
+async def fetch_public(url: str, *, trusted_hosts: frozenset[str] = frozenset()) -> bytes:
+    """GET a public URL's body (<= 10 MB) with the protections described above.
+
+    ``trusted_hosts`` holds exact ``host:port`` netlocs (the configured upstream) exempt from
+    the address check.
+    """
+    try:
+        return await _fetch(url, trusted_hosts)
+    except httpx2.HTTPError as exc:
+        raise InputError(f"Fetching {url[:80]!r} failed: {type(exc).__name__}.") from exc
+
+
+async def _fetch(url: str, trusted_hosts: frozenset[str]) -> bytes:
+    with anyio.move_on_after(FETCH_SECONDS) as scope:
+        async with httpx2.AsyncClient(timeout=FETCH_SECONDS, follow_redirects=False) as http:
+            for _ in range(MAX_REDIRECTS + 1):
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise InputError(f"Only http(s) image URLs can be fetched, not {url[:80]!r}.")
+                host = parts.hostname
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+                target, extensions, headers = url, {}, {}
+                if parts.netloc.rsplit("@", 1)[-1] not in trusted_hosts:
+                    addr = await _resolve(host, port)
+                    if not is_public(addr):
+                        raise InputError(
+                            f"The URL {url[:80]!r} points at a non-public address ({addr}); "
+                            "only public image URLs can be fetched."
+                        )
+                    # Connect to the address we checked, not to a second DNS answer.
+                    literal = f"[{addr}]" if addr.version == 6 else str(addr)
+                    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+                    target = urlunsplit(parts._replace(netloc=netloc))
+                    headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+                    extensions["sni_hostname"] = host
+                async with http.stream(
+                    "GET", target, headers=headers, extensions=extensions
+                ) as response:
+                    if response.is_redirect:
+                        url = urljoin(url, response.headers.get("location", ""))
+                        continue
+                    if response.status_code >= 400:
+                        raise InputError(
+                            f"Fetching {url[:80]!r} failed: HTTP {response.status_code}."
+                        )
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_FETCH_BYTES:
+                            raise InputError(f"The image at {url[:80]!r} is larger than 10 MB.")
+                    return bytes(body)
+            raise InputError(f"Fetching {url[:80]!r} took more than {MAX_REDIRECTS} redirects.")
+    if scope.cancelled_caught:
+        raise InputError(f"Fetching {url[:80]!r} took longer than {FETCH_SECONDS:g} s.")
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,124 @@
+"""Masks in the one form the upstream expects: a PNG with alpha, transparent = change, exactly
+the base image's pixel size, <= 4 MB. Callers may give a transparency mask, a black-and-white
+mask (white = change unless inverted) or rectangles/ellipses in relative coordinates.
+
+Everything here runs before anything is paid, and refuses what cannot work: a mask of another
+aspect ratio, a mask that would change nothing or everything.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from imagegen_mcp.errors import InputError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+MAX_MASK_BYTES = 4 * 1024 * 1024
+_ASPECT_TOLERANCE = 0.01
+
+
+class MaskRegion(BaseModel):
+    """A region to change, in fractions (0..1) of the base image's width and height."""
+
+    shape: Literal["rectangle", "ellipse"] = Field(
+        default="rectangle", description="'rectangle' or 'ellipse' inscribed in the box."
+    )
+    x: float = Field(ge=0, le=1, description="Left edge, 0 = left border, 1 = right border.")
+    y: float = Field(ge=0, le=1, description="Top edge, 0 = top border, 1 = bottom border.")
+    width: float = Field(gt=0, le=1)
+    height: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _inside(self) -> MaskRegion:
+        if self.x + self.width > 1.0001 or self.y + self.height > 1.0001:
+            raise ValueError(
+                "the region must lie inside the image (x + width <= 1, y + height <= 1)"
+            )
+        return self
+
+
+def _change_alpha(change: Image) -> Image:
+    """An 'L' image where 255 marks change -> the canonical RGBA mask (alpha 0 = change)."""
+    from PIL import Image, ImageOps
+
+    alpha = ImageOps.invert(change.convert("L"))
+    canvas = Image.new("RGBA", change.size, (0, 0, 0, 255))
+    canvas.putalpha(alpha)
+    return canvas
+
+
+def mask_from_regions(size: tuple[int, int], regions: list[MaskRegion]) -> bytes:
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    change = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(change)
+    for r in regions:
+        box = (
+            round(r.x * width),
+            round(r.y * height),
+            round((r.x + r.width) * width) - 1,
+            round((r.y + r.height) * height) - 1,
+        )
+        if r.shape == "ellipse":
+            draw.ellipse(box, fill=255)
+        else:
+            draw.rectangle(box, fill=255)
+    return _finish(change)
+
+
+def mask_from_image(data: bytes, size: tuple[int, int], *, invert: bool = False) -> bytes:
+    """Canonical mask from a transparency mask or a black-and-white one (white = change)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+        if has_alpha:
+            alpha = img.convert("RGBA").getchannel("A")
+            change = alpha.point(lambda a: 255 if a < 128 else 0)
+        else:
+            change = img.convert("L").point(lambda v: 255 if v >= 128 else 0)
+    if invert:
+        change = change.point(lambda v: 255 - v)
+    if change.size != size:
+        w, h = change.size
+        if abs(w / h - size[0] / size[1]) > _ASPECT_TOLERANCE:
+            raise InputError(
+                f"The mask is {w}x{h} but the image is {size[0]}x{size[1]}: a different aspect "
+                "ratio, so it cannot line up. Make a mask of the image's size, or use mask_region."
+            )
+        change = change.resize(size, Image.Resampling.NEAREST)
+    return _finish(change)
+
+
+def _finish(change: Image) -> bytes:
+    lo, hi = change.getextrema()
+    if hi == 0:
+        raise InputError("The mask marks nothing to change: mark the region to edit.")
+    if lo == 255:
+        raise InputError(
+            "The mask marks the whole image: drop the mask to change everything, or mark less."
+        )
+    buf = io.BytesIO()
+    _change_alpha(change).save(buf, format="PNG", optimize=True)
+    if buf.tell() > MAX_MASK_BYTES:
+        raise InputError("The mask is larger than 4 MB as PNG; use simpler shapes.")
+    return buf.getvalue()
+
+
+def to_png(data: bytes) -> bytes:
+    """The same pixels as PNG (the upstream wants PNG bases for masked edits)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        out = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
