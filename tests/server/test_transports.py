@@ -48,7 +48,7 @@ async def test_stdio_subprocess_generates_a_saved_image(sandbox: Sandbox, tmp_pa
 
 
 def bound_socket() -> socket.socket:
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # sets TCP_NODELAY
     sock.bind(("127.0.0.1", 0))
     return sock
 
