@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 from PIL import Image
 
 from imagegen_mcp.api.fetch import is_public
 from imagegen_mcp.sandbox import Sandbox
-from imagegen_mcp.server.app import build_server
-from imagegen_mcp.server.settings import Settings
-from tests.conftest import FAST_POLLER
+from tests.tools.conftest import text_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Client]:
-    async with Client(build_server(settings, poller=FAST_POLLER)) as c:
-        yield c
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
 
 
 async def edit(client: Client, **args: Any) -> CallToolResult:
