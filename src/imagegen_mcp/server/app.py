@@ -66,8 +66,14 @@ def build_server(
             finally:
                 holder.state = None
 
+    # Per-request INFO lines from the HTTP library would flood the host's log view (stderr).
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     mcp: MCPServer[AppState] = MCPServer(
-        "imagegen-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+        "imagegen-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
     )
     paid = ToolAnnotations(
         readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
