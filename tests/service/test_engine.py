@@ -261,21 +261,27 @@ async def test_callback_triggers_an_immediate_confirming_get(
         assert not await engine.handle_callback("not-a-token")
 
 
-def test_store_survives_restart_marks_unanswered_create_unknown(tmp_path: Path) -> None:
-    """A task left 'submitting' by a crash becomes 'unknown' on resume, never resent."""
+def test_unanswered_create_becomes_unknown_only_once_stale(tmp_path: Path) -> None:
+    """A 'submitting' task left by a crash becomes 'unknown' on resume, never resent; a fresh
+    one may belong to another live process sharing the store and is left alone."""
+    from dataclasses import replace
 
     async def scenario() -> None:
         from imagegen_mcp.sandbox import SandboxConfig
+        from imagegen_mcp.storage.db import TaskStore
 
         async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
             settings = make_settings(sb, tmp_path / "home")
-            from imagegen_mcp.storage.db import TaskStore
-
             store = await TaskStore.open(settings.db_path)
             await store.create_intent("ig-crashed00000", req("lost"))
             await store.aclose()
             async with open_engine(settings, poller=FAST_POLLER) as engine:
-                task = await engine.get("ig-crashed00000")
+                await anyio.sleep(0.1)  # the poller has run its first pass
+                assert (await engine.get("ig-crashed00000")).status == "submitting"
+            stale = replace(FAST_POLLER, stale_submit=0.0)
+            async with open_engine(settings, poller=stale) as engine:
+                with anyio.fail_after(WAIT):
+                    task = await engine.wait("ig-crashed00000", WAIT)
                 assert task.status == "unknown"
                 assert task.error is not None and "may have been created" in task.error.message
             assert sb.counters.create_requests == 0

@@ -68,7 +68,9 @@ async def test_sigkilled_process_tasks_are_resumed_and_saved_once(tmp_path: Path
             assert len(tasks) == 3
             with anyio.fail_after(30):
                 done = [await engine.wait(t.id, 30) for t in tasks]
-        assert [t.status for t in done] == ["completed"] * 3
+        assert [t.status for t in done] == ["completed"] * 3, [
+            (t.status, t.upstream_id, t.error) for t in done
+        ]
         assert all(len(t.images) == 2 for t in done)
         assert sb.counters.creates == 3
 

@@ -38,6 +38,7 @@ class PollerConfig:
     error_backoff: float = 5.0  # after a failed GET or download (retries already spent)
     storage_backoff: float = 30.0  # after a disk error
     corrupt_attempts: int = 3  # downloads that fail to decode before giving up for a while
+    stale_submit: float = 300.0  # an unanswered create older than this is declared unknown
 
 
 def upstream_status(up: UpstreamTask) -> str:
@@ -109,25 +110,36 @@ class Poller:
         return len(self._due) + len(self._in_flight)
 
     async def resume(self) -> int:
-        """Pick up every open task in the store; an unanswered create becomes ``unknown``."""
+        """Pick up every open task in the store.
+
+        A task still ``submitting`` may belong to another live process sharing the store (the
+        CLI beside a server): it is only declared ``unknown`` once its create has been
+        unanswered for ``stale_submit`` seconds.
+        """
         resumed = 0
         for task in await self._store.open_tasks():
             if task.status == "submitting" or task.upstream_id is None:
-                await self._store.update(
-                    task.id,
-                    status="unknown",
-                    error=TaskError(
-                        code="ambiguous_create",
-                        message="The server stopped while creating this task: it may have been "
-                        "created and charged. Check the EvoLink dashboard before retrying.",
-                        retryable=False,
-                    ),
-                )
-                self._notify(task.id)
+                age = time.time() - task.updated_at.timestamp()
+                self.schedule(task.id, max(0.0, self._config.stale_submit - age))
                 continue
             self.track(task.id, task.estimated_time, poll_in=0.0)
             resumed += 1
         return resumed
+
+    async def _expire_submit(self, task: Task) -> None:
+        age = time.time() - task.updated_at.timestamp()
+        if age < self._config.stale_submit:
+            self.schedule(task.id, self._config.stale_submit - age)
+            return
+        error = TaskError(
+            code="ambiguous_create",
+            message="The server stopped while creating this task: it may have been created and "
+            "charged. Check the EvoLink dashboard before retrying.",
+            retryable=False,
+        )
+        if await self._store.update_if(task.id, "submitting", status="unknown", error=error):
+            self._notify(task.id)
+        self._forget(task.id)
 
     async def run(self) -> None:
         """The loop: sleep until the earliest due task or a wake-up, then start due polls."""
@@ -164,6 +176,9 @@ class Poller:
 
     async def _poll(self, task_id: str) -> None:
         task = await self._store.get(task_id)
+        if task is not None and task.status == "submitting":
+            await self._expire_submit(task)
+            return
         if task is None or task.is_terminal or task.upstream_id is None:
             self._forget(task_id)
             return

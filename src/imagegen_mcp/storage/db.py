@@ -63,10 +63,11 @@ class TaskStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
+            # First, so that switching to WAL and migrating wait for other processes' locks.
+            conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
             migrate(conn)
             return conn
 
@@ -157,6 +158,12 @@ class TaskStore:
 
     async def update(self, task_id: str, **fields: Any) -> Task:
         """Set task columns (see ``_TASK_FIELDS``); ``error`` takes a TaskError or None."""
+        task = await self.update_if(task_id, None, **fields)
+        assert task is not None  # unconditional updates always apply
+        return task
+
+    async def update_if(self, task_id: str, expected: str | None, /, **fields: Any) -> Task | None:
+        """Like ``update``, but only while the task's status is ``expected``; else None."""
         if "error" in fields:
             error: TaskError | None = fields.pop("error")
             fields["error_code"] = error.code if error else None
@@ -168,13 +175,14 @@ class TaskStore:
         if "result_urls" in fields:
             fields["result_urls"] = json.dumps(fields["result_urls"])
 
-        def _update() -> Task:
+        def _update() -> Task | None:
             cols = ", ".join(f"{name} = ?" for name in fields)
-            self._conn.execute(
-                f"UPDATE tasks SET {cols}, updated_at = ? WHERE id = ?",  # noqa: S608  # names are checked against _TASK_FIELDS
-                (*fields.values(), self._clock(), task_id),
+            cursor = self._conn.execute(
+                f"UPDATE tasks SET {cols}, updated_at = ? "  # noqa: S608  # names checked above
+                "WHERE id = ? AND (? IS NULL OR status = ?)",
+                (*fields.values(), self._clock(), task_id, expected, expected),
             )
-            return self._get(task_id)
+            return self._get(task_id) if cursor.rowcount else None
 
         return await self._run(_update)
 

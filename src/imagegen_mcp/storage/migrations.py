@@ -74,23 +74,23 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
-    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
     applied: list[str] = []
     for name, sql in MIGRATIONS:
-        if name in done:
-            continue
         # The connection is in autocommit mode; an explicit transaction makes DDL atomic too,
-        # so a failed migration leaves nothing half-applied.
+        # so a failed migration leaves nothing half-applied. The applied set is re-read inside
+        # the write lock: several processes may open a new database at the same moment.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in filter(str.strip, sql.split(";")):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
-            )
+            done = conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone()
+            if done is None:
+                for statement in filter(str.strip, sql.split(";")):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
+                )
+                applied.append(name)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        applied.append(name)
     return applied
