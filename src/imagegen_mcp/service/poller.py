@@ -37,7 +37,6 @@ class PollerConfig:
     concurrency: int = 32
     error_backoff: float = 5.0  # after a failed GET or download (retries already spent)
     storage_backoff: float = 30.0  # after a disk error
-    corrupt_attempts: int = 3  # downloads that fail to decode before giving up for a while
     stale_submit: float = 300.0  # an unanswered create older than this is declared unknown
 
 
@@ -104,10 +103,6 @@ class Poller:
 
     def poll_now(self, task_id: str) -> None:
         self.schedule(task_id, 0.0)
-
-    @property
-    def open_count(self) -> int:
-        return len(self._due) + len(self._in_flight)
 
     async def resume(self) -> int:
         """Pick up every open task in the store.
