@@ -134,6 +134,7 @@ class Task(BaseModel):
     estimated_time: float | None = None
     client_request_id: str | None = None
     callback_token: str | None = Field(default=None, exclude=True, repr=False)
+    owner: str | None = Field(default=None, exclude=True, repr=False)  # process sending the create
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None = None

@@ -25,6 +25,7 @@ from imagegen_mcp.models import MODELS, Task, TaskError, TaskRequest
 from imagegen_mcp.service.poller import Poller, PollerConfig, upstream_status
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
+from imagegen_mcp.storage.owner import current_owner
 
 ProgressCallback = Callable[[Task], Awaitable[None]]
 
@@ -119,6 +120,7 @@ class TaskEngine:
             callback_token=token,
             credits_estimate=estimate,
             daily_budget=self.config.daily_budget,
+            owner=current_owner(),
         )
         if not created:
             return task

@@ -24,6 +24,7 @@ from imagegen_mcp.models import CALLER_FIXABLE_CODES, Task, TaskError
 from imagegen_mcp.service.schedule import PollPolicy, ProgressTrack, next_delay
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
+from imagegen_mcp.storage.owner import owner_gone
 
 log = logging.getLogger(__name__)
 
@@ -107,24 +108,31 @@ class Poller:
     async def resume(self) -> int:
         """Pick up every open task in the store.
 
-        A task still ``submitting`` may belong to another live process sharing the store (the
-        CLI beside a server): it is only declared ``unknown`` once its create has been
-        unanswered for ``stale_submit`` seconds.
+        A task still ``submitting`` whose process has died is declared ``unknown`` at once. One
+        that may belong to another live process sharing the store (the CLI beside a server) is
+        only declared ``unknown`` once its create has been unanswered for ``stale_submit``
+        seconds.
         """
         resumed = 0
         for task in await self._store.open_tasks():
             if task.status == "submitting" or task.upstream_id is None:
-                age = time.time() - task.updated_at.timestamp()
-                self.schedule(task.id, max(0.0, self._config.stale_submit - age))
+                self.schedule(task.id, self._submit_wait(task))
                 continue
             self.track(task.id, task.estimated_time, poll_in=0.0)
             resumed += 1
         return resumed
 
-    async def _expire_submit(self, task: Task) -> None:
+    def _submit_wait(self, task: Task) -> float:
+        """Seconds before an unanswered create may be settled as ``unknown`` (0: now)."""
+        if owner_gone(task.owner):
+            return 0.0
         age = time.time() - task.updated_at.timestamp()
-        if age < self._config.stale_submit:
-            self.schedule(task.id, self._config.stale_submit - age)
+        return max(0.0, self._config.stale_submit - age)
+
+    async def _expire_submit(self, task: Task) -> None:
+        wait = self._submit_wait(task)
+        if wait > 0:
+            self.schedule(task.id, wait)
             return
         error = TaskError(
             code="ambiguous_create",

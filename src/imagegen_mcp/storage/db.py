@@ -110,11 +110,13 @@ class TaskStore:
         callback_token: str | None = None,
         credits_estimate: float = 0.0,
         daily_budget: float | None = None,
+        owner: str | None = None,
     ) -> tuple[Task, bool]:
         """Record a task before its create POST. Returns (task, created).
 
         With a known ``client_request_id`` the existing task comes back and nothing is created.
         With a budget, the credits of the last 24 hours plus this estimate must fit in it.
+        ``owner`` names the process about to send the create (see ``storage.owner``).
         """
 
         def _create() -> tuple[Task, bool]:
@@ -134,8 +136,9 @@ class TaskStore:
                     )
             self._conn.execute(
                 """INSERT INTO tasks (id, client_request_id, callback_token, kind, prompt, model,
-                   size, n, image_urls, mask_url, status, credits_reserved, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?)""",
+                   size, n, image_urls, mask_url, status, credits_reserved, created_at, updated_at,
+                   owner)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?)""",
                 (
                     task_id,
                     client_request_id,
@@ -150,6 +153,7 @@ class TaskStore:
                     credits_estimate,
                     now,
                     now,
+                    owner,
                 ),
             )
             return self._get(task_id), True
@@ -346,6 +350,7 @@ class TaskStore:
             estimated_time=row["estimated_time"],
             client_request_id=row["client_request_id"],
             callback_token=row["callback_token"],
+            owner=row["owner"],
             created_at=_dt(row["created_at"]),
             updated_at=_dt(row["updated_at"]),
             submitted_at=_dt(row["submitted_at"]),

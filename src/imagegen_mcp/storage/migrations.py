@@ -66,6 +66,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_task_owner",
+        """
+        ALTER TABLE tasks ADD COLUMN owner TEXT;
+        """,
+    ),
 ]
 
 
