@@ -76,3 +76,20 @@ def test_create_of_a_dead_process_is_settled_at_once(tmp_path: Path) -> None:
             assert sb.counters.create_requests == 0
 
     anyio.run(scenario)
+
+
+async def test_partial_downloads_of_a_dead_process_are_cleared(tmp_path: Path) -> None:
+    from imagegen_mcp.storage.files import PARTIAL_DIR, ImageSaver
+    from imagegen_mcp.storage.owner import file_tag
+
+    partial = tmp_path / "out" / PARTIAL_DIR
+    partial.mkdir(parents=True)
+    _, pid, start = _finished_process_owner().rsplit(":", 2)
+    dead = partial / f"dl-{pid}-{start}-abc123.part"
+    mine = partial / f"dl-{file_tag()}-def456.part"
+    foreign = partial / "dl-zz9xy8.part"  # no owner in the name: only age removes it
+    for path in (dead, mine, foreign):
+        path.write_bytes(b"half an image")
+    await ImageSaver(tmp_path / "out").prepare()
+    assert not dead.exists()
+    assert mine.exists() and foreign.exists()

@@ -21,6 +21,7 @@ import anyio.to_thread
 from imagegen_mcp.errors import DownloadError, StorageError
 from imagegen_mcp.imaging import ImageInfo, NotAnImage, probe
 from imagegen_mcp.models import SavedImage, Task
+from imagegen_mcp.storage.owner import file_tag, file_tag_gone
 
 PARTIAL_DIR = ".partial"
 _STALE_PARTIAL_SECONDS = 3600.0
@@ -31,7 +32,7 @@ class TempFileSink:
 
     def __init__(self, directory: Path) -> None:
         self._file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed in commit/discard
-            dir=directory, prefix="dl-", suffix=".part", delete=False
+            dir=directory, prefix=f"dl-{file_tag()}-", suffix=".part", delete=False
         )
         self.path = Path(self._file.name)
         self._hash = hashlib.sha256()
@@ -80,13 +81,19 @@ class ImageSaver:
         self._partial = output_dir / PARTIAL_DIR
 
     async def prepare(self) -> None:
-        """Create the directories and clear partial downloads left by a crash."""
+        """Create the directories and clear partial downloads left by a crash.
+
+        A partial file is named after the process writing it: one whose process has ended is
+        removed at once; another process sharing the directory may still be writing the rest,
+        which are only removed once untouched for an hour.
+        """
 
         def _prepare() -> None:
             self._partial.mkdir(parents=True, exist_ok=True)
             cutoff = time.time() - _STALE_PARTIAL_SECONDS
-            for leftover in self._partial.glob("*.part"):
-                if leftover.stat().st_mtime < cutoff:
+            for leftover in self._partial.glob("dl-*.part"):
+                tag = leftover.name.removeprefix("dl-").rpartition("-")[0]
+                if file_tag_gone(tag) or leftover.stat().st_mtime < cutoff:
                     leftover.unlink(missing_ok=True)
 
         try:

@@ -67,3 +67,15 @@ def owner_gone(owner: str | None) -> bool:
         return False
     state, now_start = stat
     return now_start != start or state in ("Z", "X")
+
+
+def file_tag() -> str:
+    """This process as ``pid-start``, for names of files only it may be writing."""
+    _, pid, start = current_owner().rsplit(":", 2)
+    return f"{pid}-{start}"
+
+
+def file_tag_gone(tag: str) -> bool:
+    """True when the process a ``file_tag`` names has certainly ended."""
+    pid, _, start = tag.partition("-")
+    return owner_gone(f"{socket.gethostname()}:{pid}:{start}")
