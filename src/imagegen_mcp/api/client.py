@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx2
-import stamina
 
 from imagegen_mcp.api.ratelimit import RateLimiter
 from imagegen_mcp.api.schemas import Credits, UploadedFile, UpstreamTask
@@ -166,22 +165,45 @@ class EvoLinkClient:
         self._files_base = files_base.rstrip("/")
         self._limiter = limiter or RateLimiter(5.0)
         self._retry = retry or RetryPolicy()
-        timeout = httpx2.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
-        self._http = httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "imagegen-mcp"},
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-            limits=httpx2.Limits(max_connections=32, max_keepalive_connections=16),
-        )
-        # Downloads go to a CDN: never send the API key there.
-        self._downloads = httpx2.AsyncClient(
-            headers={"User-Agent": "imagegen-mcp"},
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=True,
-            limits=httpx2.Limits(max_connections=16, max_keepalive_connections=8),
-        )
+        self._api_key = api_key
+        self._transport = transport
+        self._timeout = httpx2.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
+        # The HTTP clients open on first use: building one loads the CA store and the HTTP
+        # stack (about 50 ms for both), which would otherwise delay the server's start-up.
+        self._http_client: httpx2.AsyncClient | None = None
+        self._downloads_client: httpx2.AsyncClient | None = None
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("The EvoLink client has been closed.")
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        if self._http_client is None:
+            self._check_open()
+            self._http_client = httpx2.AsyncClient(
+                headers={"Authorization": f"Bearer {self._api_key}", "User-Agent": "imagegen-mcp"},
+                timeout=self._timeout,
+                transport=self._transport,
+                follow_redirects=False,
+                limits=httpx2.Limits(max_connections=32, max_keepalive_connections=16),
+            )
+        return self._http_client
+
+    @property
+    def _downloads(self) -> httpx2.AsyncClient:
+        if self._downloads_client is None:
+            self._check_open()
+            # Downloads go to a CDN: never send the API key there.
+            self._downloads_client = httpx2.AsyncClient(
+                headers={"User-Agent": "imagegen-mcp"},
+                timeout=self._timeout,
+                transport=self._transport,
+                follow_redirects=True,
+                limits=httpx2.Limits(max_connections=16, max_keepalive_connections=8),
+            )
+        return self._downloads_client
 
     async def __aenter__(self) -> EvoLinkClient:
         return self
@@ -190,8 +212,12 @@ class EvoLinkClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-        await self._downloads.aclose()
+        self._closed = True
+        http, downloads = self._http_client, self._downloads_client
+        if http is not None:
+            await http.aclose()
+        if downloads is not None:
+            await downloads.aclose()
 
     @property
     def limiter(self) -> RateLimiter:
@@ -242,6 +268,8 @@ class EvoLinkClient:
         raise AssertionError("unreachable")  # pragma: no cover  # stamina re-raises the last error
 
     def _attempts(self, hook: Callable[[Exception], bool | float]) -> Any:
+        import stamina  # with tenacity, ~20 modules: kept off the server's start-up path
+
         p = self._retry
         return stamina.retry_context(
             on=hook,
