@@ -135,6 +135,7 @@ class Task(BaseModel):
     client_request_id: str | None = None
     callback_token: str | None = Field(default=None, exclude=True, repr=False)
     owner: str | None = Field(default=None, exclude=True, repr=False)  # process sending the create
+    sent_at: datetime | None = Field(default=None, exclude=True, repr=False)  # create on the wire
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None = None

@@ -49,31 +49,36 @@ def test_owner_gone_only_when_certain() -> None:
         sleeper.wait()
 
 
-def test_create_of_a_dead_process_is_settled_at_once(tmp_path: Path) -> None:
-    """No 300 s wait when the process that sent the create is known dead; a live owner's
-    task is left alone."""
+def test_creates_of_a_dead_process_are_settled_at_once(tmp_path: Path) -> None:
+    """No 300 s wait when the process that recorded a create is known dead: a create it never
+    sent is sent now (once), one that may be on the wire becomes 'unknown'; a live owner's task
+    is left alone."""
 
     async def scenario() -> None:
         async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
             settings = make_settings(sb, tmp_path / "home")
             live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+            dead = _finished_process_owner()
             try:
                 store = await TaskStore.open(settings.db_path)
-                await store.create_intent(
-                    "ig-dead0000000", req("lost"), owner=_finished_process_owner()
-                )
+                await store.create_intent("ig-sent0000000", req("lost"), owner=dead)
+                await store.update("ig-sent0000000", sent_at=1.0)
+                await store.create_intent("ig-unsent00000", req("never sent"), owner=dead)
                 await store.create_intent("ig-live0000000", req("busy"), owner=owner_of(live.pid))
                 await store.aclose()
                 async with open_engine(settings, poller=FAST_POLLER) as engine:
                     with anyio.fail_after(WAIT):
-                        task = await engine.wait("ig-dead0000000", WAIT)
+                        task = await engine.wait("ig-sent0000000", WAIT)
+                        resent = await engine.wait("ig-unsent00000", WAIT)
                     assert task.status == "unknown"
                     assert task.error is not None and "may have been created" in task.error.message
+                    assert resent.status == "completed" and len(resent.images) == 1
                     assert (await engine.get("ig-live0000000")).status == "submitting"
             finally:
                 live.kill()
                 live.wait()
-            assert sb.counters.create_requests == 0
+            assert sb.counters.create_requests == 1
+            assert [t.params.prompt for t in sb.tasks.values()] == ["never sent"]
 
     anyio.run(scenario)
 

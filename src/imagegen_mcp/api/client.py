@@ -13,7 +13,7 @@ import base64
 import email.utils
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -226,10 +226,19 @@ class EvoLinkClient:
     # --- requests -------------------------------------------------------------------------
 
     async def _send(
-        self, method: str, url: str, what: str, *, create: bool = False, **kw: Any
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        create: bool = False,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+        **kw: Any,
     ) -> httpx2.Response:
         """One attempt: rate-limited, with transport errors mapped to our types."""
         await self._limiter.acquire()
+        if before_send is not None:
+            await before_send()
         try:
             response = await self._http.request(method, url, **kw)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
@@ -281,13 +290,21 @@ class EvoLinkClient:
 
     # --- task API ---------------------------------------------------------------------------
 
-    async def create_task(self, body: dict[str, Any]) -> UpstreamTask:
-        """Submit a generation task. Raises ``AmbiguousCreate`` when the outcome is unknown."""
+    async def create_task(
+        self, body: dict[str, Any], *, before_send: Callable[[], Awaitable[None]] | None = None
+    ) -> UpstreamTask:
+        """Submit a generation task. Raises ``AmbiguousCreate`` when the outcome is unknown.
+
+        ``before_send`` is awaited before each attempt goes on the wire (after the rate limit),
+        so the caller can record that the create may have been sent.
+        """
         what = "Creating the task"
         url = f"{self._api_base}/v1/images/generations"
         async for attempt in self._attempts(_create_retryable):
             with attempt:
-                response = await self._send("POST", url, what, create=True, json=body)
+                response = await self._send(
+                    "POST", url, what, create=True, before_send=before_send, json=body
+                )
         try:
             return UpstreamTask.model_validate(response.json())
         except ValueError as exc:

@@ -9,6 +9,7 @@ cancels the task.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,7 +26,9 @@ from imagegen_mcp.models import MODELS, Task, TaskError, TaskRequest
 from imagegen_mcp.service.poller import Poller, PollerConfig, upstream_status
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
-from imagegen_mcp.storage.owner import current_owner
+from imagegen_mcp.storage.owner import current_owner, owner_gone
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Task], Awaitable[None]]
 
@@ -87,10 +90,13 @@ class TaskEngine:
     async def running(self) -> AsyncIterator[TaskEngine]:
         """Run the background poller (resuming open tasks) for the life of the block."""
         await self.saver.prepare()
+        unsent = await self._claim_unsent()
         await self.poller.resume()
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.poller.run)
+                for task in unsent:
+                    tg.start_soon(self._resend, task)
                 try:
                     yield self
                 finally:
@@ -145,9 +151,39 @@ class TaskEngine:
             body["callback_url"] = self.config.public_url + callback_path(token)
         return body
 
+    async def _claim_unsent(self) -> list[Task]:
+        """Creates a dead process recorded but never sent: safe to send now, and ours to send."""
+        claimed = []
+        for task in await self.store.open_tasks():
+            if task.status != "submitting" or task.sent_at is not None:
+                continue
+            if owner_gone(task.owner) and await self.store.claim_unsent(
+                task.id, task.owner, current_owner()
+            ):
+                claimed.append(task)
+        return claimed
+
+    async def _resend(self, task: Task) -> None:
+        log.info("task %s: sending the create a stopped process never sent", task.id)
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._create(task, self._body(task.request, task.callback_token))
+            except UpstreamError as exc:  # recorded on the task by _create
+                log.warning("task %s: create failed: %s", task.id, exc)
+
     async def _create(self, task: Task, body: dict[str, Any]) -> Task:
+        sent = False
+
+        async def mark_sent() -> None:
+            # Before this is recorded the create certainly never left: after a crash it can be
+            # sent again. After it, the outcome of a crash is unknown.
+            nonlocal sent
+            if not sent:
+                await self.store.update_if(task.id, "submitting", sent_at=time.time())
+                sent = True
+
         try:
-            up = await self.client.create_task(body)
+            up = await self.client.create_task(body, before_send=mark_sent)
         except AmbiguousCreate as exc:
             task = await self.store.update(
                 task.id,

@@ -41,6 +41,7 @@ _TASK_FIELDS = frozenset(
         "results_expire_at",
         "submitted_at",
         "completed_at",
+        "sent_at",
     }
 )
 
@@ -189,6 +190,20 @@ class TaskStore:
             return self._get(task_id) if cursor.rowcount else None
 
         return await self._run(_update)
+
+    async def claim_unsent(self, task_id: str, old_owner: str | None, new_owner: str) -> bool:
+        """Take over a create that was recorded but never sent; False if it moved on or another
+        process took it first."""
+
+        def _claim() -> bool:
+            cursor = self._conn.execute(
+                "UPDATE tasks SET owner = ?, updated_at = ? WHERE id = ? AND status = 'submitting'"
+                " AND sent_at IS NULL AND owner IS ?",
+                (new_owner, self._clock(), task_id, old_owner),
+            )
+            return cursor.rowcount == 1
+
+        return await self._run(_claim)
 
     async def add_image(self, task_id: str, image: SavedImage) -> None:
         def _add() -> None:
@@ -351,6 +366,7 @@ class TaskStore:
             client_request_id=row["client_request_id"],
             callback_token=row["callback_token"],
             owner=row["owner"],
+            sent_at=_dt(row["sent_at"]),
             created_at=_dt(row["created_at"]),
             updated_at=_dt(row["updated_at"]),
             submitted_at=_dt(row["submitted_at"]),

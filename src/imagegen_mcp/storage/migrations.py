@@ -67,9 +67,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0003_task_owner",
+        "0003_task_owner_and_sent_at",
         """
         ALTER TABLE tasks ADD COLUMN owner TEXT;
+        ALTER TABLE tasks ADD COLUMN sent_at REAL;
         """,
     ),
 ]
