@@ -53,6 +53,8 @@ from imagegen_mcp.models import SIZES
 from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "soak.json"
+START_TIMEOUT = 60.0  # spawn to tools/list answered
+CALL_GRACE = 30.0  # a tool call unanswered this long after its wait_seconds has hung
 OPEN = ("submitting", "pending", "processing")
 TERMINAL = ("completed", "failed", "unknown", "expired")
 
@@ -61,7 +63,7 @@ TERMINAL = ("completed", "failed", "unknown", "expired")
 class SoakConfig:
     tasks: int = 100
     kills: int = 8
-    kill_after: tuple[float, float] = (2.0, 8.0)  # seconds from a server's start to its kill
+    kill_after: tuple[float, float] = (1.0, 5.0)  # seconds from a server's start to its kill
     concurrency: int = 25  # agents in flight at once
     duration: float = 4.0  # mean task duration upstream (+-50%)
     get_faults: float = 0.2  # share of task GETs that fail (503 or dropped)
@@ -86,6 +88,7 @@ class Request:
     calls: int = 0
     tool_errors: list[str] = field(default_factory=list)
     interrupted: int = 0  # calls cut by a kill
+    hung: list[str] = field(default_factory=list)  # calls never answered
 
 
 @dataclass
@@ -168,16 +171,24 @@ async def _agent(client: Client, req: Request, cfg: SoakConfig) -> None:
                 "wait_seconds": cfg.wait_seconds,
                 "preview": "none",
             }
-            result = await client.call_tool("generate_image", args)
+            tool = "generate_image"
         else:
+            tool = "get_task"
             args = {"task_id": req.task_id, "wait_seconds": cfg.wait_seconds, "preview": "none"}
-            result = await client.call_tool("get_task", args)
+        try:
+            with anyio.fail_after(cfg.wait_seconds + CALL_GRACE):
+                result = await client.call_tool(tool, args)
+        except TimeoutError:  # a problem to report; the agent asks again
+            req.hung.append(f"{tool} {args.get('task_id') or req.crid} at {time.time():.3f}")
+            continue
         view = _view(result)
-        if result.is_error or "task_id" not in view:
+        if "task_id" not in view:  # refused before a task existed: ask again
             text = " ".join(getattr(c, "text", "") for c in result.content)
             req.tool_errors.append(text[:300])
             await anyio.sleep(0.5)
             continue
+        # A task's result (is_error for failed, unknown and expired ones) ends the loop once
+        # its status is terminal.
         req.task_id = view["task_id"]
         req.status = view["status"]
 
@@ -191,9 +202,11 @@ async def _incarnation(
     killed = False
     t0 = time.monotonic()
     limiter = anyio.CapacityLimiter(cfg.concurrency)
+    # A hang in the SDK's initialize is caught by the run's overall timeout.
     async with Client(server_params(sb, home, pidfile, cfg)) as client:
+        with anyio.fail_after(START_TIMEOUT):  # a server that never answers is a finding
+            await client.list_tools()
         started = time.monotonic() - t0
-        await client.list_tools()
 
         async def guarded(req: Request) -> None:
             async with limiter:
@@ -319,6 +332,7 @@ def _check(
     for r in requests:
         if r.status not in TERMINAL:
             problems.append(f"request {r.index} never ended")
+        problems.extend(f"request {r.index}: {call} was never answered" for call in r.hung)
     if tasks_open:
         problems.append(f"{tasks_open} tasks left open")
     if creates_twice:
