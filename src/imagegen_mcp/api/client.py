@@ -279,6 +279,7 @@ class EvoLinkClient:
     def _attempts(self, hook: Callable[[Exception], bool | float]) -> Any:
         import stamina  # with tenacity, ~20 modules: kept off the server's start-up path
 
+        _log_retries_once()
         p = self._retry
         return stamina.retry_context(
             on=hook,
@@ -394,3 +395,22 @@ def _ambiguous(what: str, why: str) -> AmbiguousCreate:
         "charged; check the EvoLink dashboard before retrying.",
         retryable=False,
     )
+
+
+_retry_log_installed = False
+
+
+def _log_retries_once() -> None:
+    """Replace stamina's WARNING per retry (a bare "stamina.retry_scheduled" in the host's log)
+    with an INFO line that says what is retried and why; the final failure is logged by the
+    caller."""
+    global _retry_log_installed  # a process-wide hook, installed once
+    if _retry_log_installed:
+        return
+    from stamina.instrumentation import RetryDetails, set_on_retry_hooks
+
+    def on_retry(details: RetryDetails) -> None:
+        log.info("retry %d in %.1f s: %s", details.retry_num, details.wait_for, details.caused_by)
+
+    set_on_retry_hooks([on_retry])
+    _retry_log_installed = True
