@@ -7,18 +7,26 @@ from collections.abc import Callable
 
 import anyio
 
+#: Requests are paced this much under the configured cap: network jitter between our release and
+#: the upstream's arrival must not put one request too many into the upstream's one-second window.
+HEADROOM = 0.95
+
 
 class RateLimiter:
-    """Spaces requests at least ``1/rate`` seconds apart across all tasks in the process.
+    """Releases requests at least ``1 / (rate * HEADROOM)`` seconds apart, process-wide.
 
-    ``penalize(seconds)`` pushes every later request back: one 429 slows everyone down, which is
-    what an upstream that is shedding load wants, instead of each task retrying on its own.
+    Requests queue in order and each is released only after the previous one actually was (a
+    request whose wake-up ran late pushes the next one back, so two are never released closer
+    than the interval). ``penalize(seconds)`` pushes every later request back: one 429 slows
+    everyone down, which is what an upstream that is shedding load wants, instead of each task
+    retrying on its own.
     """
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self._interval = 1.0 / rate
+        self._rate = rate
+        self._interval = 1.0 / (rate * HEADROOM)
         self._clock = clock
         self._next = 0.0
         self._lock = anyio.Lock()
@@ -26,16 +34,17 @@ class RateLimiter:
 
     @property
     def rate(self) -> float:
-        return 1.0 / self._interval
+        """The configured cap (requests per second); actual pacing is a little under it."""
+        return self._rate
 
     async def acquire(self) -> None:
+        start = self._clock()
         async with self._lock:
-            now = self._clock()
-            delay = self._next - now
-            self._next = max(now, self._next) + self._interval
-        if delay > 0:
-            self.waited += delay
-            await anyio.sleep(delay)
+            # Re-checked after each sleep: a penalty may have moved the next slot meanwhile.
+            while (delay := self._next - self._clock()) > 0:  # noqa: ASYNC110  # a timed wait, not a poll
+                await anyio.sleep(delay)
+            self._next = self._clock() + self._interval
+        self.waited += self._clock() - start
 
     def penalize(self, seconds: float) -> None:
         """Hold every request for at least ``seconds`` from now."""
