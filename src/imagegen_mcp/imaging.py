@@ -6,6 +6,7 @@ Pillow is imported inside the functions, never at module import, to keep start-u
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,13 @@ FORMATS: dict[str, tuple[str, str]] = {
 
 class NotAnImage(ValueError):
     """The data is not a complete PNG, JPEG or WebP image."""
+
+
+class TooManyPixels(NotAnImage):
+    """The image declares more pixels than is safe to decode (a decompression bomb)."""
+
+
+_OBJECT_REPR = re.compile(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,11 @@ def probe(source: bytes | Path) -> ImageInfo:
             fmt = img.format or ""
             img.load()
             width, height = img.size
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixels("too many pixels to decode safely") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise NotAnImage(f"not a readable image ({exc})") from exc
+        # Pillow names its in-memory file object ("<_io.BytesIO object at 0x...>"): drop it.
+        raise NotAnImage(f"not a readable image ({_OBJECT_REPR.sub('', str(exc))})") from exc
     if fmt not in FORMATS:
         raise NotAnImage(f"unsupported image format {fmt or 'unknown'!r} (use PNG, JPEG or WebP)")
     return ImageInfo(fmt, width, height)

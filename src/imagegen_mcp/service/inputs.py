@@ -22,7 +22,7 @@ import anyio.to_thread
 
 from imagegen_mcp.api.fetch import fetch_public
 from imagegen_mcp.errors import InputError
-from imagegen_mcp.imaging import ImageInfo, NotAnImage, probe
+from imagegen_mcp.imaging import ImageInfo, NotAnImage, TooManyPixels, probe
 from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
 
 if TYPE_CHECKING:
@@ -33,6 +33,14 @@ UPLOAD_TTL = 72 * 3600.0
 UPLOAD_MIN_REMAINING = 3600.0  # reuse a cached upload only if it stays valid this long
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 _IMAGE_URI = re.compile(r"^image://(?P<task>[A-Za-z0-9_-]+)/(?P<index>\d+)$")
+SHOWN_CHARS = 120  # how much of a caller's input an error message quotes
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, cut short: a huge input is not echoed back whole."""
+    if len(text) <= SHOWN_CHARS:
+        return repr(text)
+    return f"{text[:SHOWN_CHARS]!r}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -74,21 +82,36 @@ class ImageInputs:
         if not spec:
             raise InputError(f"The {what} is empty: pass a file path, data URI or URL.")
         if spec.lower().startswith("data:"):
-            return _validate(_decode_data_uri(spec, what), f"{what} (data URI)", what)
+            return _validate(_decode_data_uri(spec, what), "data URI", what)
         match = _IMAGE_URI.match(spec)
         if match:
+            if len(match["task"]) > 64 or len(match["index"]) > 6:
+                raise InputError(
+                    f"{_shown(spec)} does not exist: image:// URIs of results look like "
+                    "'image://ig-3f9a0c1b2d4e/0'. Call list_tasks to see recent task ids."
+                )
             path = await self._result_path(match["task"], int(match["index"]), spec)
             return await self._read_file(path, spec, what, check_allowed=False)
         if "://" in spec:
             raise InputError(
-                f"The {what} {spec[:80]!r} has an unsupported scheme: use a local path, an "
+                f"The {what} {_shown(spec)} has an unsupported scheme: use a local path, an "
                 "http(s) URL, a data: URI or an image:// URI from an earlier result."
             )
-        path = Path(spec).expanduser()  # noqa: ASYNC240  # no I/O: reads the HOME variable
+        if "\x00" in spec:
+            raise InputError(
+                f"The {what} path {_shown(spec)} contains a NUL character: pass a plain path."
+            )
+        try:
+            path = Path(spec).expanduser()  # noqa: ASYNC240  # no I/O: reads HOME or passwd
+        except RuntimeError as exc:  # '~someone' for a user this machine does not know
+            raise InputError(
+                f"The {what} path {_shown(spec)} starts with an unknown '~user': pass an "
+                "absolute path."
+            ) from exc
         if not path.is_absolute():
             raise InputError(
-                f"The {what} path {spec!r} is relative: pass an absolute path (the server's "
-                "working directory is not yours)."
+                f"The {what} path {_shown(spec)} is relative: pass an absolute path (the "
+                "server's working directory is not yours)."
             )
         return await self._read_file(path, spec, what, check_allowed=True)
 
@@ -165,20 +188,27 @@ class ImageInputs:
     async def _read_file(
         self, path: Path, spec: str, what: str, *, check_allowed: bool
     ) -> LoadedImage:
+        shown = _shown(spec)
+
         def _read() -> bytes:
-            resolved = path.resolve()  # follows symlinks and removes '..' before the check
+            try:
+                resolved = path.resolve()  # follows symlinks and removes '..' before the check
+            except RuntimeError as exc:  # Python < 3.13 reports a symlink loop this way
+                raise InputError(
+                    f"The {what} {shown} is a symbolic link loop: pass the real file's path."
+                ) from exc
             if check_allowed and not any(resolved.is_relative_to(d) for d in self._allowed):
                 allowed = ", ".join(str(d) for d in self._allowed)
                 raise InputError(
-                    f"The {what} {spec!r} is outside the directories images may be read from "
+                    f"The {what} {shown} is outside the directories images may be read from "
                     f"({allowed}). Move it there or add its folder to IMAGEGEN_ALLOWED_DIRS."
                 )
             if not resolved.is_file():
-                raise InputError(f"The {what} {spec!r} does not exist or is not a file.")
+                raise InputError(f"The {what} {shown} does not exist or is not a file.")
             size = resolved.stat().st_size
             if size > MAX_INPUT_BYTES:
                 raise InputError(
-                    f"The {what} {spec!r} is {size / 1e6:.1f} MB; the limit is 10 MB. "
+                    f"The {what} {shown} is {size / 1e6:.1f} MB; the limit is 10 MB. "
                     "Downscale or re-encode it first."
                 )
             with resolved.open("rb") as fh:
@@ -187,7 +217,7 @@ class ImageInputs:
         try:
             data = await anyio.to_thread.run_sync(_read)
         except OSError as exc:
-            raise InputError(f"Cannot read the {what} {spec!r}: {exc.strerror or exc}.") from exc
+            raise InputError(f"Cannot read the {what} {shown}: {exc.strerror or exc}.") from exc
         return await anyio.to_thread.run_sync(_validate, data, spec, what)
 
 
@@ -209,19 +239,30 @@ def _decode_data_uri(spec: str, what: str) -> bytes:
 def _validate(data: bytes, source: str, what: str) -> LoadedImage:
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"The {what} is larger than 10 MB.")
+    label = "(a data URI)" if source == "data URI" else _shown(source)
     try:
         info = probe(data)
+    except TooManyPixels as exc:
+        raise InputError(
+            f"The {what} {label} has too many pixels to open safely: downscale it (a few "
+            "megapixels are plenty) and pass it again."
+        ) from exc
     except NotAnImage as exc:
         raise InputError(
-            f"The {what} {source[:80]!r} is not a usable image: {exc}. "
-            "Pass a PNG, JPEG or WebP file."
+            f"The {what} {label} is not a usable image: {exc}. Pass a PNG, JPEG or WebP file."
         ) from exc
     return LoadedImage(data=data, info=info, source=source)
 
 
 def _check_url(url: str, what: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number in 0-65535 raises here
+    except ValueError as exc:
+        raise InputError(
+            f"The {what} URL {_shown(url)} is malformed ({exc}): pass a plain http(s) URL."
+        ) from exc
     if not parts.hostname:
-        raise InputError(f"The {what} URL {url[:80]!r} has no host.")
+        raise InputError(f"The {what} URL {_shown(url)} has no host.")
     if len(url) > 2048:
         raise InputError(f"The {what} URL is longer than 2048 characters.")

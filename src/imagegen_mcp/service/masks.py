@@ -58,13 +58,18 @@ def mask_from_regions(size: tuple[int, int], regions: list[MaskRegion]) -> bytes
     width, height = size
     change = Image.new("L", size, 0)
     draw = ImageDraw.Draw(change)
-    for r in regions:
+    for i, r in enumerate(regions):
         box = (
             round(r.x * width),
             round(r.y * height),
             round((r.x + r.width) * width) - 1,
             round((r.y + r.height) * height) - 1,
         )
+        if box[2] < box[0] or box[3] < box[1]:
+            raise InputError(
+                f"mask_region {i} covers less than one pixel of the {width}x{height} image: "
+                "make it larger (x, y, width and height are fractions of the image, 0..1)."
+            )
         if r.shape == "ellipse":
             draw.ellipse(box, fill=255)
         else:
