@@ -47,6 +47,19 @@ def test_both_envelopes_map_to_our_types(
     assert "boom" in str(err)
 
 
+def test_rejections_say_what_to_do() -> None:
+    quota = error_for_response(
+        response(403, {"error": {"code": 403, "message": "File quota exceeded: at most 100"}}),
+        "Uploading",
+    )
+    assert isinstance(quota, UpstreamRejected) and "dashboard" in str(quota)
+    assert "EVOLINK_API_KEY" not in str(quota)
+    bad = error_for_response(response(400, {"error": {"message": "size is wrong."}}), "Creating")
+    assert str(bad).endswith(
+        "size is wrong. EvoLink refused this request: change it before trying again."
+    )
+
+
 def test_retry_after_is_honoured_and_non_json_bodies_tolerated() -> None:
     err = error_for_response(response(429, {}, {"Retry-After": "7"}), "x")
     assert isinstance(err, RateLimited) and err.retry_after == 7.0

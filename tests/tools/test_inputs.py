@@ -194,3 +194,21 @@ def test_public_address_check_covers_embedded_ipv4() -> None:
         assert not is_public(ipaddress.ip_address(bad)), bad
     for good in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]:
         assert is_public(ipaddress.ip_address(good)), good
+
+
+async def test_a_blank_prompt_is_refused_before_anything_is_sent(
+    client: Client, sandbox: Sandbox
+) -> None:
+    result = await client.call_tool("generate_image", {"prompt": " \n\t "})
+    assert result.is_error and "prompt is empty" in text_of(result)
+    assert sandbox.counters.create_requests == 0
+
+
+async def test_an_image_not_saved_yet_says_to_wait(client: Client, sandbox: Sandbox) -> None:
+    from mcp import MCPError
+
+    sandbox.config.task_duration = 30.0
+    started = await client.call_tool("generate_image", {"prompt": "slow", "wait_seconds": 0})
+    task_id = (started.structured_content or {})["task_id"]
+    with pytest.raises(MCPError, match="not saved yet: call get_task"):
+        await client.read_resource(f"image://{task_id}/0")

@@ -109,6 +109,14 @@ def error_for_response(response: httpx2.Response, what: str) -> UpstreamError:
         return RateLimited(
             detail + ". Slow down; retry shortly.", retry_after=_retry_after(response), code=code
         )
+    if status == 403 and "quota" in f"{code} {message}".lower():
+        return UpstreamRejected(
+            detail + ". EvoLink's file-hosting quota is used up (uploads expire after 72 hours): "
+            "delete old uploads in the EvoLink dashboard, or pass public image URLs instead of "
+            "local files.",
+            status=status,
+            code=code,
+        )
     if status in (401, 403):
         return AuthError(
             detail + ". Check EVOLINK_API_KEY and that the key may use this model.",
@@ -130,7 +138,11 @@ def error_for_response(response: httpx2.Response, what: str) -> UpstreamError:
             code=code,
             retryable=True,
         )
-    return UpstreamRejected(detail, status=status, code=code)
+    return UpstreamRejected(
+        detail.rstrip(". ") + ". EvoLink refused this request: change it before trying again.",
+        status=status,
+        code=code,
+    )
 
 
 def _transient(exc: Exception) -> bool | float:

@@ -109,7 +109,16 @@ def build_server(
                     return await anyio.Path(path).read_bytes()
                 except OSError as exc:
                     raise ResourceError(f"The saved file {path} is gone: {exc.strerror}.") from None
-        raise ResourceError(f"Task {task_id} has no saved image {index}.")
+        if task.is_terminal or len(task.images) >= task.request.n:
+            saved = ", ".join(str(img.index) for img in task.images) or "none"
+            raise ResourceError(
+                f"Task {task_id} has no saved image {index[:12]} (status {task.status}; saved "
+                f"indexes: {saved})."
+            )
+        raise ResourceError(
+            f"Task {task_id} is {task.status} and image {index[:12]} is not saved yet: call "
+            "get_task to wait for it."
+        )
 
     @mcp.resource(
         "image://recent",

@@ -50,6 +50,10 @@ def callback_path(token: str) -> str:
 
 def validate_request(request: TaskRequest) -> None:
     """Refuse, before anything is paid, what the chosen model cannot do."""
+    if not request.prompt.strip():
+        raise InputError(
+            "The prompt is empty (only spaces): pass a description of the image in words."
+        )
     spec = MODELS.get(request.model)
     if spec is None:
         raise InputError(

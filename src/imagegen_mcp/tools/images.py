@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import Field
 
-from imagegen_mcp.errors import ImagegenError, UpstreamRejected
+from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import ImageCount, ModelName, Size, Task, TaskRequest, TaskStatus
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
@@ -48,11 +48,6 @@ async def _tool_errors() -> AsyncIterator[None]:
     """Domain errors become is_error results with their actionable message; bugs stay terse."""
     try:
         yield
-    except UpstreamRejected as exc:
-        # EvoLink's words say what it disliked; add what to do, as every other error does.
-        raise ToolError(
-            f"{str(exc).rstrip('. ')}. EvoLink refused this request: change it before trying again."
-        ) from None
     except ImagegenError as exc:
         raise ToolError(str(exc)) from None
     except ToolError:
