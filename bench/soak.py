@@ -87,7 +87,7 @@ class Request:
     status: str | None = None
     calls: int = 0
     tool_errors: list[str] = field(default_factory=list)
-    interrupted: int = 0  # calls cut by a kill
+    interrupted: int = 0  # kills that found this request unfinished
     hung: list[str] = field(default_factory=list)  # calls never answered
 
 
@@ -391,7 +391,7 @@ def _table(rep: SoakReport) -> str:
             f"{rep.upstream_creates} / {rep.upstream_gets} / {rep.upstream_downloads}",
         ),
         (
-            "tool calls / is_error / cut by a kill",
+            "tool calls / is_error / unfinished at a kill (summed)",
             f"{rep.tool_calls} / {rep.tool_errors} / {rep.interrupted_calls}",
         ),
         ("server start (median)", f"{statistics.median(rep.start_seconds):.2f} s"),
