@@ -37,7 +37,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import selectors
 import shutil
 import socket
@@ -51,6 +50,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
+
+from bench.common import machine, percentile
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cold_start.json"
 TARGET_RATIO = 1.2  # ours / bare, medians, from the issue
@@ -296,17 +299,6 @@ def ours_env(home: Path, api_base: str) -> dict[str, str]:
 # --- statistics and report -------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (``q`` in 0..100)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def summary(runs: list[Run]) -> dict[str, Any]:
     totals = [r.total_s for r in runs]
     inits = [r.initialize_s for r in runs]
@@ -318,17 +310,6 @@ def summary(runs: list[Run]) -> dict[str, Any]:
         "max_s": max(totals),
         "median_initialize_s": statistics.median(inits),
         "tools": runs[0].tools,
-    }
-
-
-def machine() -> dict[str, Any]:
-    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "nproc": len(affinity) if affinity is not None else os.cpu_count(),
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
     }
 
 

@@ -34,8 +34,6 @@ import base64
 import io
 import json
 import logging
-import os
-import platform
 import random
 import statistics
 import sys
@@ -47,11 +45,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
+
 import anyio
 from mcp import Client
 from mcp.types import CallToolResult, ImageContent
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from bench.common import machine
 from imagegen_mcp.models import SIZE_PIXELS, SIZES
 from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
 from imagegen_mcp.server.app import build_server
@@ -357,17 +358,6 @@ def previews_table(previews: list[PreviewSample]) -> str:
             f"{ratio(pv, p.full_b64_bytes) if pv is not None else '-':>7}"
         )
     return "\n".join(lines)
-
-
-def machine() -> dict[str, Any]:
-    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "nproc": len(affinity) if affinity is not None else os.cpu_count(),
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -39,7 +39,6 @@ import json
 import logging
 import math
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -53,6 +52,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
+
 import anyio
 import anyio.from_thread
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -62,6 +63,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
 from PIL import Image
 
+from bench.common import machine
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings, load_settings
@@ -1236,20 +1238,6 @@ def table(summary: dict[str, Any]) -> str:
             f"  {name:<22} {0 if problem is None else 1}{'' if problem is None else '  ' + problem}"
         )
     return "\n".join(lines)
-
-
-def machine() -> dict[str, Any]:
-    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "nproc": len(affinity) if affinity is not None else os.cpu_count(),
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-    }
-
-
-# --- the full run -----------------------------------------------------------------------------
 
 
 def report_failure(record: CallRecord) -> None:

@@ -27,8 +27,6 @@ import argparse
 import contextlib
 import json
 import logging
-import os
-import platform
 import socket
 import statistics
 import sys
@@ -42,6 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
+
 import anyio
 import uvicorn
 from starlette.applications import Starlette
@@ -49,6 +49,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bench.common import machine, percentile
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.ratelimit import RateLimiter
 from imagegen_mcp.api.schemas import UpstreamTask
@@ -150,17 +151,6 @@ class ArmResult:
     downloads: int  # sandbox counter
     wall: float
     statuses: dict[str, int]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (``q`` in 0..100)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def collect(
@@ -412,17 +402,6 @@ def table(summaries: dict[str, dict[str, Any]], baseline: str) -> str:
             f"{s['total_gets']:>10} {fmt(ratio, '.2f'):>16}"
         )
     return "\n".join(lines)
-
-
-def machine() -> dict[str, Any]:
-    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "nproc": len(affinity) if affinity is not None else os.cpu_count(),
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-    }
 
 
 async def run_all(args: argparse.Namespace) -> dict[str, ArmResult]:

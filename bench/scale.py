@@ -46,7 +46,6 @@ import json
 import logging
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -59,9 +58,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
+
 import anyio
 import anyio.to_thread
 
+from bench.common import machine, percentile
 from imagegen_mcp.models import SIZE_PIXELS, SIZES, Task, TaskRequest
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.server.settings import Settings, load_settings
@@ -477,16 +479,6 @@ def peak_open(tasks: list[TaskSample]) -> int:
     return best
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def analyse(args: argparse.Namespace, m: Measured, sandbox: dict[str, Any]) -> dict[str, Any]:
     n = len(m.tasks)
     api_kinds = {"create", "get", "credits", "upload"}
@@ -667,20 +659,6 @@ def table(s: dict[str, Any]) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-
-def machine() -> dict[str, Any]:
-    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "nproc": len(affinity) if affinity is not None else os.cpu_count(),
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-    }
-
-
-# --- main ------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -33,7 +33,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import random
 import signal
 import sqlite3
@@ -46,9 +45,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
+
 import anyio
 from mcp import Client, StdioServerParameters
 
+from bench.common import machine
 from imagegen_mcp.models import SIZES
 from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
 
@@ -372,6 +374,10 @@ def _check(
     )
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def _table(rep: SoakReport) -> str:
     rows = [
         ("tasks (logical requests)", rep.config["tasks"]),
@@ -435,13 +441,7 @@ def main() -> None:
     for problem in rep.problems[:20]:
         print("PROBLEM:", problem)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    machine = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    RESULTS.write_text(json.dumps({"machine": machine, **asdict(rep)}, indent=2))
+    RESULTS.write_text(json.dumps({"machine": machine(), "when": _now(), **asdict(rep)}, indent=2))
     print(f"\nwrote {RESULTS}" + (f"; work directory {workdir}" if a.keep else ""))
     if not a.keep:
         import shutil
