@@ -25,6 +25,7 @@ from imagegen_mcp.storage.owner import file_tag, file_tag_gone
 
 PARTIAL_DIR = ".partial"
 _STALE_PARTIAL_SECONDS = 3600.0
+DECODE_SLOTS = 2
 
 
 class TempFileSink:
@@ -79,6 +80,9 @@ class ImageSaver:
     def __init__(self, output_dir: Path) -> None:
         self.output_dir = output_dir
         self._partial = output_dir / PARTIAL_DIR
+        # Verifying decodes the whole image (tens of MB of pixels for a large one); a few at a
+        # time keep the peak memory flat when many tasks finish together.
+        self._decodes = anyio.CapacityLimiter(DECODE_SLOTS)
 
     async def prepare(self) -> None:
         """Create the directories and clear partial downloads left by a crash.
@@ -143,7 +147,7 @@ class ImageSaver:
                 remote_expires_at=remote_expires_at,
             )
 
-        return await anyio.to_thread.run_sync(_commit)
+        return await anyio.to_thread.run_sync(_commit, limiter=self._decodes)
 
     async def write_sidecar(self, task: Task) -> Path:
         """``<task-id>.json`` beside the images: the prompt, parameters and saved files."""
