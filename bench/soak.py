@@ -91,6 +91,7 @@ class Request:
     tool_errors: list[str] = field(default_factory=list)
     interrupted: int = 0  # kills that found this request unfinished
     hung: list[str] = field(default_factory=list)  # calls never answered
+    not_sent: int = 0  # times the task came back failed as never sent, and was asked again
 
 
 @dataclass
@@ -113,6 +114,7 @@ class SoakReport:
     upstream_gets: int
     upstream_downloads: int
     tool_calls: int
+    resent_after_kill: int
     tool_errors: int
     interrupted_calls: int
     start_seconds: list[float]
@@ -193,6 +195,11 @@ async def _agent(client: Client, req: Request, cfg: SoakConfig) -> None:
         # its status is terminal.
         req.task_id = view["task_id"]
         req.status = view["status"]
+        if req.status == "failed" and (view.get("error") or {}).get("code") == "create_not_sent":
+            # Never sent (the server died first): the result says to call again, and the same
+            # client_request_id sends the same task.
+            req.not_sent += 1
+            req.task_id = req.status = None
 
 
 async def _incarnation(
@@ -366,6 +373,7 @@ def _check(
         upstream_gets=c.task_gets,
         upstream_downloads=c.downloads,
         tool_calls=sum(r.calls for r in requests),
+        resent_after_kill=sum(r.not_sent for r in requests),
         tool_errors=sum(len(r.tool_errors) for r in requests),
         interrupted_calls=sum(r.interrupted for r in requests),
         start_seconds=[round(s, 3) for s in start_seconds],
@@ -392,6 +400,7 @@ def _table(rep: SoakReport) -> str:
         ("tasks left open", rep.tasks_open),
         (".partial files left", rep.partial_files),
         ("unknown (ambiguous create)", f"{rep.ambiguous} ({rep.ambiguous_charged} charged)"),
+        ("never sent before a kill, asked again", rep.resent_after_kill),
         (
             "upstream creates / GETs / downloads",
             f"{rep.upstream_creates} / {rep.upstream_gets} / {rep.upstream_downloads}",

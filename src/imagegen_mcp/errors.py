@@ -14,6 +14,7 @@
         ├── UpstreamRejected       other 4xx: the request itself is wrong
         ├── UpstreamNotFound       404 on a task or file
         ├── AmbiguousCreate        a create that may or may not have been charged
+        ├── CreateNotSent          a create that certainly created nothing (safe to send again)
         └── DownloadError          a result download failed or was corrupt
 
 Task failures reported by the upstream (content policy, generation timeout ...) are not
@@ -21,6 +22,9 @@ exceptions: they are a task's ``error`` field, like a model failure kept apart f
 """
 
 from __future__ import annotations
+
+#: The task error code of a create that was never sent (or certainly created nothing).
+CREATE_NOT_SENT = "create_not_sent"
 
 
 class ImagegenError(Exception):
@@ -100,6 +104,14 @@ class UpstreamRejected(UpstreamError):
 
 class UpstreamNotFound(UpstreamError):
     """The task or file does not exist upstream (or no longer does)."""
+
+
+class CreateNotSent(UpstreamError):
+    """A create that certainly created nothing: it never reached EvoLink, or was refused with
+    429 until the retries ran out. Sending it again cannot pay twice."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=CREATE_NOT_SENT, retryable=True)
 
 
 class AmbiguousCreate(UpstreamError):

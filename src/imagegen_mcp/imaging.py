@@ -25,6 +25,10 @@ class TooManyPixels(NotAnImage):
     """The image declares more pixels than is safe to decode (a decompression bomb)."""
 
 
+#: Larger images are refused before decoding (50 MP of RGBA is already 200 MB of pixels);
+#: Pillow itself only refuses above about 179 MP.
+MAX_PIXELS = 50_000_000
+
 _OBJECT_REPR = re.compile(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
@@ -54,8 +58,14 @@ def probe(source: bytes | Path) -> ImageInfo:
         fp = io.BytesIO(source) if isinstance(source, bytes) else source
         with Image.open(fp) as img:
             fmt = img.format or ""
+            if img.width * img.height > MAX_PIXELS:
+                raise TooManyPixels(
+                    f"{img.width}x{img.height} is more than {MAX_PIXELS // 1_000_000} megapixels"
+                )
             img.load()
             width, height = img.size
+    except TooManyPixels:
+        raise
     except Image.DecompressionBombError as exc:
         raise TooManyPixels("too many pixels to decode safely") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

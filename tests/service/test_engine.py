@@ -115,6 +115,25 @@ async def test_create_refused_with_429_is_retried_once_it_clears(
     assert sandbox.counters.create_requests == 2 and sandbox.counters.creates == 1
 
 
+async def test_create_refused_until_retries_run_out_can_be_sent_again(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    """429 on every attempt: nothing was created, so the task fails as create_not_sent and the
+    same client_request_id sends it again (one paid create in all)."""
+    from imagegen_mcp.errors import CreateNotSent
+
+    sandbox.faults.retry_after = 0
+    sandbox.faults.queue("create", 429, times=4)
+    with pytest.raises(CreateNotSent, match="Nothing was created"):
+        await engine.submit(req("crowded"), client_request_id="crowd-1")
+    (task,) = await engine.recent()
+    assert task.status == "failed" and task.error is not None
+    assert task.error.code == "create_not_sent" and task.error.retryable
+    again = await engine.submit(req("crowded"), client_request_id="crowd-1")
+    assert again.id == task.id and again.status == "pending"
+    assert sandbox.counters.creates == 1
+
+
 async def test_failing_upstream_task_surfaces_code_and_message(
     engine: TaskEngine, sandbox: Sandbox
 ) -> None:
@@ -261,9 +280,10 @@ async def test_callback_triggers_an_immediate_confirming_get(
         assert not await engine.handle_callback("not-a-token")
 
 
-def test_unanswered_create_becomes_unknown_only_once_stale(tmp_path: Path) -> None:
-    """A 'submitting' task left by a crash becomes 'unknown' on resume, never resent; a fresh
-    one may belong to another live process sharing the store and is left alone."""
+def test_unanswered_create_is_settled_only_once_stale(tmp_path: Path) -> None:
+    """A 'submitting' task left by a crash is settled on resume and never resent: 'unknown' if
+    its create may have left, 'failed' (create_not_sent) if it certainly did not. A fresh one
+    may belong to another live process sharing the store and is left alone."""
     from dataclasses import replace
 
     async def scenario() -> None:
@@ -274,6 +294,8 @@ def test_unanswered_create_becomes_unknown_only_once_stale(tmp_path: Path) -> No
             settings = make_settings(sb, tmp_path / "home")
             store = await TaskStore.open(settings.db_path)
             await store.create_intent("ig-crashed00000", req("lost"))
+            assert await store.mark_sent("ig-crashed00000", None)
+            await store.create_intent("ig-unsent00000", req("queued"))
             await store.aclose()
             async with open_engine(settings, poller=FAST_POLLER) as engine:
                 await anyio.sleep(0.1)  # the poller has run its first pass
@@ -282,8 +304,11 @@ def test_unanswered_create_becomes_unknown_only_once_stale(tmp_path: Path) -> No
             async with open_engine(settings, poller=stale) as engine:
                 with anyio.fail_after(WAIT):
                     task = await engine.wait("ig-crashed00000", WAIT)
+                    unsent = await engine.wait("ig-unsent00000", WAIT)
                 assert task.status == "unknown"
                 assert task.error is not None and "may have been created" in task.error.message
+                assert unsent.status == "failed" and unsent.error is not None
+                assert unsent.error.code == "create_not_sent" and unsent.error.retryable
             assert sb.counters.create_requests == 0
 
     anyio.run(scenario)

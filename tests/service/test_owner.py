@@ -29,15 +29,16 @@ def test_owner_gone_only_when_certain() -> None:
     assert not owner_gone("")
     assert not owner_gone("garbage")
     assert not owner_gone(current_owner())
-    assert not owner_gone("some-other-host:1:123")  # another machine: cannot tell
+    _, pid, start = _finished_process_owner().split(":")
+    assert not owner_gone(f"another-scope:{pid}:{start}")  # another host or container
     assert owner_gone(_finished_process_owner())
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         owner = owner_of(sleeper.pid)
         assert not owner_gone(owner)
-        host, pid, start = owner.rsplit(":", 2)
+        scope, pid, start = owner.split(":")
         if start:  # the pid now names a process started at another time: pid reuse
-            assert owner_gone(f"{host}:{pid}:{int(start) - 1}")
+            assert owner_gone(f"{scope}:{pid}:{int(start) - 1}")
         sleeper.kill()
         for _ in range(100):  # killed but not yet reaped: a zombie has ended all the same
             if owner_gone(owner):
@@ -49,10 +50,11 @@ def test_owner_gone_only_when_certain() -> None:
         sleeper.wait()
 
 
-def test_creates_of_a_dead_process_are_settled_at_once(tmp_path: Path) -> None:
-    """No 300 s wait when the process that recorded a create is known dead: a create it never
-    sent is sent now (once), one that may be on the wire becomes 'unknown'; a live owner's task
-    is left alone."""
+def test_creates_of_a_dead_process_are_settled_at_once_and_never_resent(tmp_path: Path) -> None:
+    """No 300 s wait when the process that recorded a create is known dead: one it never sent
+    fails as create_not_sent, one that may be on the wire becomes 'unknown'; a live owner's task
+    is left alone. Nothing is sent by the new process on its own; the same client_request_id
+    sends a never-sent task again, once."""
 
     async def scenario() -> None:
         async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
@@ -62,23 +64,81 @@ def test_creates_of_a_dead_process_are_settled_at_once(tmp_path: Path) -> None:
             try:
                 store = await TaskStore.open(settings.db_path)
                 await store.create_intent("ig-sent0000000", req("lost"), owner=dead)
-                await store.update("ig-sent0000000", sent_at=1.0)
-                await store.create_intent("ig-unsent00000", req("never sent"), owner=dead)
+                assert await store.mark_sent("ig-sent0000000", dead)
+                await store.create_intent(
+                    "ig-unsent00000", req("never sent"), owner=dead, client_request_id="crid-1"
+                )
                 await store.create_intent("ig-live0000000", req("busy"), owner=owner_of(live.pid))
                 await store.aclose()
                 async with open_engine(settings, poller=FAST_POLLER) as engine:
                     with anyio.fail_after(WAIT):
                         task = await engine.wait("ig-sent0000000", WAIT)
-                        resent = await engine.wait("ig-unsent00000", WAIT)
+                        unsent = await engine.wait("ig-unsent00000", WAIT)
                     assert task.status == "unknown"
                     assert task.error is not None and "may have been created" in task.error.message
-                    assert resent.status == "completed" and len(resent.images) == 1
+                    assert unsent.status == "failed" and unsent.error is not None
+                    assert unsent.error.code == "create_not_sent"
                     assert (await engine.get("ig-live0000000")).status == "submitting"
+                    assert sb.counters.create_requests == 0
+                    # The agent calls again with the same client_request_id: the same task is
+                    # sent, with the request it was recorded with; a third call sends nothing.
+                    again = await engine.submit(req("changed"), client_request_id="crid-1")
+                    assert again.id == "ig-unsent00000"
+                    with anyio.fail_after(WAIT):
+                        done = await engine.wait(again.id, WAIT)
+                    assert done.status == "completed" and len(done.images) == 1
+                    await engine.submit(req("never sent"), client_request_id="crid-1")
             finally:
                 live.kill()
                 live.wait()
             assert sb.counters.create_requests == 1
             assert [t.params.prompt for t in sb.tasks.values()] == ["never sent"]
+
+    anyio.run(scenario)
+
+
+def test_a_create_taken_over_by_another_process_is_not_sent(tmp_path: Path) -> None:
+    """If another process settled the task before it went on the wire, it is not sent."""
+
+    async def scenario() -> None:
+        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
+            settings = make_settings(sb, tmp_path / "home")
+            async with open_engine(settings, poller=FAST_POLLER) as engine:
+                real_mark = engine.store.mark_sent
+
+                async def settled_first(task_id: str, owner: str) -> bool:
+                    await engine.store.update(task_id, status="failed")
+                    return await real_mark(task_id, owner)
+
+                engine.store.mark_sent = settled_first  # type: ignore[method-assign]
+                task = await engine.submit(req("contested"))
+                assert task.status == "failed"
+            assert sb.counters.create_requests == 0
+
+    anyio.run(scenario)
+
+
+def test_a_failure_before_sending_settles_the_task_as_not_sent(tmp_path: Path) -> None:
+    """A store error while recording 'sent' must not leave an orphan a later start resends."""
+    import pytest
+
+    from imagegen_mcp.errors import StorageError
+
+    async def scenario() -> None:
+        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
+            settings = make_settings(sb, tmp_path / "home")
+            async with open_engine(settings, poller=FAST_POLLER) as engine:
+
+                async def locked(task_id: str, owner: str) -> bool:
+                    raise StorageError("database is locked")
+
+                engine.store.mark_sent = locked  # type: ignore[method-assign]
+                with pytest.raises(StorageError):
+                    await engine.submit(req("unlucky"))
+                (task,) = await engine.recent()
+                assert task.status == "failed" and task.error is not None
+                assert task.error.code == "create_not_sent"
+            assert sb.counters.create_requests == 0
 
     anyio.run(scenario)
 
@@ -89,8 +149,8 @@ async def test_partial_downloads_of_a_dead_process_are_cleared(tmp_path: Path) -
 
     partial = tmp_path / "out" / PARTIAL_DIR
     partial.mkdir(parents=True)
-    _, pid, start = _finished_process_owner().rsplit(":", 2)
-    dead = partial / f"dl-{pid}-{start}-abc123.part"
+    scope, pid, start = _finished_process_owner().split(":")
+    dead = partial / f"dl-{scope}-{pid}-{start}-abc123.part"
     mine = partial / f"dl-{file_tag()}-def456.part"
     foreign = partial / "dl-zz9xy8.part"  # no owner in the name: only age removes it
     for path in (dead, mine, foreign):

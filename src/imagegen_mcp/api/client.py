@@ -24,6 +24,7 @@ from imagegen_mcp.api.schemas import Credits, UploadedFile, UpstreamTask
 from imagegen_mcp.errors import (
     AmbiguousCreate,
     AuthError,
+    CreateNotSent,
     DownloadError,
     InsufficientCredits,
     RateLimited,
@@ -109,7 +110,7 @@ def error_for_response(response: httpx2.Response, what: str) -> UpstreamError:
         return RateLimited(
             detail + ". Slow down; retry shortly.", retry_after=_retry_after(response), code=code
         )
-    if status == 403 and "quota" in f"{code} {message}".lower():
+    if status == 403 and "file" in message.lower() and "quota" in f"{code} {message}".lower():
         return UpstreamRejected(
             detail + ". EvoLink's file-hosting quota is used up (uploads expire after 72 hours): "
             "delete old uploads in the EvoLink dashboard, or pass public image URLs instead of "
@@ -313,11 +314,15 @@ class EvoLinkClient:
         """
         what = "Creating the task"
         url = f"{self._api_base}/v1/images/generations"
-        async for attempt in self._attempts(_create_retryable):
-            with attempt:
-                response = await self._send(
-                    "POST", url, what, create=True, before_send=before_send, json=body
-                )
+        try:
+            async for attempt in self._attempts(_create_retryable):
+                with attempt:
+                    response = await self._send(
+                        "POST", url, what, create=True, before_send=before_send, json=body
+                    )
+        except (_NotSent, RateLimited) as exc:
+            said = str(exc) if isinstance(exc, _NotSent) else f"{exc} Nothing was created."
+            raise CreateNotSent(said) from exc
         try:
             return UpstreamTask.model_validate(response.json())
         except ValueError as exc:
@@ -419,10 +424,18 @@ def _log_retries_once() -> None:
     global _retry_log_installed  # a process-wide hook, installed once
     if _retry_log_installed:
         return
-    from stamina.instrumentation import RetryDetails, set_on_retry_hooks
+    from stamina.instrumentation import (
+        LoggingOnRetryHook,
+        RetryDetails,
+        get_on_retry_hooks,
+        set_on_retry_hooks,
+    )
 
     def on_retry(details: RetryDetails) -> None:
         log.info("retry %d in %.1f s: %s", details.retry_num, details.wait_for, details.caused_by)
 
-    set_on_retry_hooks([on_retry])
+    # Keep hooks a host application installed (metrics, structlog); drop only stamina's default.
+    default = getattr(LoggingOnRetryHook.hook_factory(), "__qualname__", None)
+    kept = [h for h in get_on_retry_hooks() if getattr(h, "__qualname__", "") != default]
+    set_on_retry_hooks([*kept, on_retry])
     _retry_log_installed = True

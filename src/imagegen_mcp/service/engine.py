@@ -9,6 +9,7 @@ cancels the task.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -21,14 +22,25 @@ import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
-from imagegen_mcp.errors import AmbiguousCreate, InputError, TaskNotFound, UpstreamError
+from imagegen_mcp.errors import (
+    CREATE_NOT_SENT,
+    AmbiguousCreate,
+    InputError,
+    TaskNotFound,
+    UpstreamError,
+)
 from imagegen_mcp.models import MODELS, Task, TaskError, TaskRequest
 from imagegen_mcp.service.poller import Poller, PollerConfig, upstream_status
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
-from imagegen_mcp.storage.owner import current_owner, owner_gone
+from imagegen_mcp.storage.owner import current_owner
 
 log = logging.getLogger(__name__)
+
+
+class _NotOurs(Exception):
+    """mark_sent found the task settled by another process: the create must not be sent."""
+
 
 ProgressCallback = Callable[[Task], Awaitable[None]]
 
@@ -94,13 +106,10 @@ class TaskEngine:
     async def running(self) -> AsyncIterator[TaskEngine]:
         """Run the background poller (resuming open tasks) for the life of the block."""
         await self.saver.prepare()
-        unsent = await self._claim_unsent()
         await self.poller.resume()
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.poller.run)
-                for task in unsent:
-                    tg.start_soon(self._resend, task)
                 try:
                     yield self
                 finally:
@@ -137,7 +146,7 @@ class TaskEngine:
         # Once the POST may be on the wire its outcome must be recorded, even if our caller
         # gives up: shield the create and its bookkeeping from cancellation.
         with anyio.CancelScope(shield=True):
-            task = await self._create(task, self._body(request, token))
+            task = await self._create(task, self._body(task.request, task.callback_token))
         return task  # noqa: RET504  # returning inside the shield confuses mypy's flow analysis
 
     def _body(self, request: TaskRequest, token: str | None) -> dict[str, Any]:
@@ -155,39 +164,27 @@ class TaskEngine:
             body["callback_url"] = self.config.public_url + callback_path(token)
         return body
 
-    async def _claim_unsent(self) -> list[Task]:
-        """Creates a dead process recorded but never sent: safe to send now, and ours to send."""
-        claimed = []
-        for task in await self.store.open_tasks():
-            if task.status != "submitting" or task.sent_at is not None:
-                continue
-            if owner_gone(task.owner) and await self.store.claim_unsent(
-                task.id, task.owner, current_owner()
-            ):
-                claimed.append(task)
-        return claimed
-
-    async def _resend(self, task: Task) -> None:
-        log.info("task %s: sending the create a stopped process never sent", task.id)
-        with anyio.CancelScope(shield=True):
-            try:
-                await self._create(task, self._body(task.request, task.callback_token))
-            except UpstreamError as exc:  # recorded on the task by _create
-                log.warning("task %s: create failed: %s", task.id, exc)
-
     async def _create(self, task: Task, body: dict[str, Any]) -> Task:
+        owner = task.owner or current_owner()
         sent = False
 
         async def mark_sent() -> None:
-            # Before this is recorded the create certainly never left: after a crash it can be
-            # sent again. After it, the outcome of a crash is unknown.
+            # Until this is recorded the create has certainly not left: if we die, the task is
+            # settled 'failed' (never sent) and the same client_request_id may send it again.
+            # After it, a crash leaves the outcome unknown.
             nonlocal sent
-            if not sent:
-                await self.store.update_if(task.id, "submitting", sent_at=time.time())
-                sent = True
+            if sent:
+                return
+            if not await self.store.mark_sent(task.id, owner):
+                raise _NotOurs
+            sent = True
 
         try:
             up = await self.client.create_task(body, before_send=mark_sent)
+        except _NotOurs:
+            # Settled by another process meanwhile (it judged us gone): nothing was sent.
+            log.warning("task %s: no longer this process's create; not sent", task.id)
+            return await self.get(task.id)
         except AmbiguousCreate as exc:
             task = await self.store.update(
                 task.id,
@@ -206,7 +203,22 @@ class TaskEngine:
             )
             self._notify(task.id)
             raise
+        except Exception as exc:
+            if not sent:  # e.g. the store refused mark_sent: settle now, never resend later
+                await self._settle_unsent(task, exc)
+            raise
         return await self._accepted(task, up)
+
+    async def _settle_unsent(self, task: Task, exc: Exception) -> None:
+        error = TaskError(
+            code=CREATE_NOT_SENT,
+            message=f"The create was never sent ({type(exc).__name__}: {exc}); nothing was "
+            "charged. Call the tool again: the same client_request_id sends it again.",
+            retryable=True,
+        )
+        with contextlib.suppress(Exception):  # the store may be what failed: keep the error
+            await self.store.update_if(task.id, "submitting", status="failed", error=error)
+            self._notify(task.id)
 
     async def _accepted(self, task: Task, up: UpstreamTask) -> Task:
         reserved = up.usage.credits_reserved or 0.0

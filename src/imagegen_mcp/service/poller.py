@@ -19,7 +19,7 @@ import anyio.abc
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
-from imagegen_mcp.errors import ImagegenError, StorageError, UpstreamNotFound
+from imagegen_mcp.errors import CREATE_NOT_SENT, ImagegenError, StorageError, UpstreamNotFound
 from imagegen_mcp.models import CALLER_FIXABLE_CODES, Task, TaskError
 from imagegen_mcp.service.schedule import PollPolicy, ProgressTrack, next_delay
 from imagegen_mcp.storage.db import TaskStore
@@ -108,10 +108,11 @@ class Poller:
     async def resume(self) -> int:
         """Pick up every open task in the store.
 
-        A task still ``submitting`` whose process has died is declared ``unknown`` at once. One
-        that may belong to another live process sharing the store (the CLI beside a server) is
-        only declared ``unknown`` once its create has been unanswered for ``stale_submit``
-        seconds.
+        A task still ``submitting`` whose process has died is settled at once: ``failed`` with
+        ``create_not_sent`` if its create never went on the wire (the same client_request_id may
+        send it again), else ``unknown``. One that may belong to another live process sharing
+        the store (the CLI beside a server) is only settled once it has been left for
+        ``stale_submit`` seconds.
         """
         resumed = 0
         for task in await self._store.open_tasks():
@@ -134,13 +135,28 @@ class Poller:
         if wait > 0:
             self.schedule(task.id, wait)
             return
-        error = TaskError(
-            code="ambiguous_create",
-            message="The server stopped while creating this task: it may have been created and "
-            "charged. Check the EvoLink dashboard before retrying.",
-            retryable=False,
-        )
-        if await self._store.update_if(task.id, "submitting", status="unknown", error=error):
+        if task.sent_at is None:
+            status, error = (
+                "failed",
+                TaskError(
+                    code=CREATE_NOT_SENT,
+                    message="The server stopped before sending this task's create: nothing was "
+                    "created or charged. Call the tool again; the same client_request_id sends it.",
+                    retryable=True,
+                ),
+            )
+        else:
+            status, error = (
+                "unknown",
+                TaskError(
+                    code="ambiguous_create",
+                    message="The server stopped while creating this task: it may have been created "
+                    "and charged. Check the EvoLink dashboard before retrying.",
+                    retryable=False,
+                ),
+            )
+        # Only as read: a task whose owner or sent state changed meanwhile is left alone.
+        if await self._store.settle_orphan(task, status, error):
             self._notify(task.id)
         self._forget(task.id)
 

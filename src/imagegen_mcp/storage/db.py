@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from imagegen_mcp.errors import BudgetExceeded, StorageError
+from imagegen_mcp.errors import CREATE_NOT_SENT, BudgetExceeded, StorageError
 from imagegen_mcp.models import SavedImage, Task, TaskError, TaskRequest
 from imagegen_mcp.storage.migrations import migrate
 
@@ -115,18 +115,23 @@ class TaskStore:
     ) -> tuple[Task, bool]:
         """Record a task before its create POST. Returns (task, created).
 
-        With a known ``client_request_id`` the existing task comes back and nothing is created.
+        With a known ``client_request_id`` the existing task comes back and nothing is created,
+        unless that task's create was never sent (``create_not_sent``): then the same task is
+        made ready to send again, with the request it was first recorded with.
         With a budget, the credits of the last 24 hours plus this estimate must fit in it.
         ``owner`` names the process about to send the create (see ``storage.owner``).
         """
 
         def _create() -> tuple[Task, bool]:
+            retry: Task | None = None
             if client_request_id is not None:
                 row = self._conn.execute(
                     "SELECT * FROM tasks WHERE client_request_id = ?", (client_request_id,)
                 ).fetchone()
                 if row is not None:
-                    return self._task(row), False
+                    if row["status"] != "failed" or row["error_code"] != CREATE_NOT_SENT:
+                        return self._task(row), False
+                    retry = self._task(row)
             now = self._clock()
             if daily_budget is not None:
                 spent = self._spent_since(now - BUDGET_WINDOW)
@@ -135,6 +140,14 @@ class TaskStore:
                         f"Daily credit budget reached: {spent:g} of {daily_budget:g} credits used "
                         "in the last 24 hours. Wait, or raise IMAGEGEN_MAX_CREDITS_PER_DAY."
                     )
+            if retry is not None:
+                self._conn.execute(
+                    "UPDATE tasks SET status = 'submitting', error_code = NULL, "
+                    "error_message = NULL, error_retryable = NULL, sent_at = NULL, owner = ?, "
+                    "credits_reserved = ?, updated_at = ? WHERE id = ?",
+                    (owner, credits_estimate, now, retry.id),
+                )
+                return self._get(retry.id), True
             self._conn.execute(
                 """INSERT INTO tasks (id, client_request_id, callback_token, kind, prompt, model,
                    size, n, image_urls, mask_url, status, credits_reserved, created_at, updated_at,
@@ -191,19 +204,44 @@ class TaskStore:
 
         return await self._run(_update)
 
-    async def claim_unsent(self, task_id: str, old_owner: str | None, new_owner: str) -> bool:
-        """Take over a create that was recorded but never sent; False if it moved on or another
-        process took it first."""
+    async def mark_sent(self, task_id: str, owner: str) -> bool:
+        """Record that ``owner`` is about to put the task's create on the wire. False (and the
+        create must not be sent) if the task is no longer this owner's unsent create."""
 
-        def _claim() -> bool:
+        def _mark() -> bool:
+            now = self._clock()
             cursor = self._conn.execute(
-                "UPDATE tasks SET owner = ?, updated_at = ? WHERE id = ? AND status = 'submitting'"
-                " AND sent_at IS NULL AND owner IS ?",
-                (new_owner, self._clock(), task_id, old_owner),
+                "UPDATE tasks SET sent_at = ?, updated_at = ? WHERE id = ? AND status = "
+                "'submitting' AND owner IS ? AND sent_at IS NULL",
+                (now, now, task_id, owner),
             )
             return cursor.rowcount == 1
 
-        return await self._run(_claim)
+        return await self._run(_mark)
+
+    async def settle_orphan(self, task: Task, status: str, error: TaskError) -> Task | None:
+        """Settle a ``submitting`` task as read (same owner, same sent/unsent state); None if
+        it moved on meanwhile."""
+
+        def _settle() -> Task | None:
+            cursor = self._conn.execute(
+                "UPDATE tasks SET status = ?, error_code = ?, error_message = ?, "
+                "error_retryable = ?, updated_at = ? WHERE id = ? AND status = 'submitting' "
+                "AND owner IS ? AND (sent_at IS NULL) = ?",
+                (
+                    status,
+                    error.code,
+                    error.message,
+                    int(error.retryable),
+                    self._clock(),
+                    task.id,
+                    task.owner,
+                    task.sent_at is None,
+                ),
+            )
+            return self._get(task.id) if cursor.rowcount else None
+
+        return await self._run(_settle)
 
     async def add_image(self, task_id: str, image: SavedImage) -> None:
         def _add() -> None:

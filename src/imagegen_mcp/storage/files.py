@@ -96,7 +96,7 @@ class ImageSaver:
             self._partial.mkdir(parents=True, exist_ok=True)
             cutoff = time.time() - _STALE_PARTIAL_SECONDS
             for leftover in self._partial.glob("dl-*.part"):
-                tag = leftover.name.removeprefix("dl-").rpartition("-")[0]
+                tag = leftover.name.removeprefix("dl-").rpartition("-")[0]  # drop the random part
                 if file_tag_gone(tag) or leftover.stat().st_mtime < cutoff:
                     leftover.unlink(missing_ok=True)
 

@@ -1,57 +1,75 @@
-"""Which process owns a task's create, and whether that process is still alive.
+"""Which process owns a task's create, and whether that process has certainly ended.
 
-A task is recorded as ``submitting`` before its create POST. If the process dies before the
-answer is recorded, nobody can know whether the task was created (the upstream has no idempotency
-key and no task list), so the task is declared ``unknown``. Another live process sharing the
-store may be mid-create, though, so a task is only settled early when its owner is provably
-gone: same host, and no process with that pid and start time. Anything else waits for the
-poller's ``stale_submit`` age.
+A task is recorded as ``submitting`` before its create POST. If its process dies before the
+answer is recorded, the task must be settled by another process: ``failed`` (never sent, safe to
+send again under the same ``client_request_id``) or ``unknown`` (maybe created and charged: the
+upstream has no idempotency key and no task list). Another live process sharing the store may be
+mid-create, though, so a task is settled early only when its owner is provably gone. Anything
+else waits for the poller's ``stale_submit`` age.
+
+An owner is ``scope:pid:start``. The scope is a digest of the host name, the boot id and the
+pid namespace, so that pids are only ever compared where they mean the same process: containers
+sharing a data directory (or a host name) never judge each other's processes. ``start`` is the
+process's start time, so a reused pid is not mistaken for the owner.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from functools import cache
 from pathlib import Path
 
 
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
 def _stat(pid: int) -> tuple[str, str] | None:
     """(state, start time in clock ticks since boot) of a process (Linux), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
+    stat = _read(f"/proc/{pid}/stat")
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     fields = stat.rpartition(")")[2].split()
     return (fields[0], fields[19]) if len(fields) > 19 else None
 
 
-def _start_time(pid: int) -> str | None:
-    stat = _stat(pid)
-    return stat[1] if stat else None
+@cache
+def _scope() -> str:
+    """Where pids are comparable: this host, this boot, this pid namespace."""
+    try:
+        pid_ns = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        pid_ns = ""
+    boot = _read("/proc/sys/kernel/random/boot_id")
+    raw = f"{socket.gethostname()}|{boot}|{pid_ns}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
 def current_owner() -> str:
-    """This process as ``host:pid:start`` (start empty where it cannot be read)."""
+    """This process as ``scope:pid:start`` (start empty where it cannot be read)."""
     return owner_of(os.getpid())  # looked up per pid: a forked child is another owner
 
 
 @cache
 def owner_of(pid: int) -> str:
-    """The owner string of a running process on this host."""
-    return f"{socket.gethostname()}:{pid}:{_start_time(pid) or ''}"
+    """The owner string of a running process in this scope."""
+    stat = _stat(pid)
+    return f"{_scope()}:{pid}:{stat[1] if stat else ''}"
 
 
 def owner_gone(owner: str | None) -> bool:
-    """True only when ``owner`` names a process on this host that has certainly ended."""
+    """True only when ``owner`` names a process in this scope that has certainly ended."""
     if not owner:
         return False
-    parts = owner.rsplit(":", 2)
+    parts = owner.split(":")
     if len(parts) != 3 or not parts[1].isdigit():
         return False
-    host, pid_text, start = parts
-    if host != socket.gethostname() or owner == current_owner():
+    scope, pid_text, start = parts
+    if scope != _scope() or owner == current_owner():
         return False
     pid = int(pid_text)
     try:
@@ -70,12 +88,10 @@ def owner_gone(owner: str | None) -> bool:
 
 
 def file_tag() -> str:
-    """This process as ``pid-start``, for names of files only it may be writing."""
-    _, pid, start = current_owner().rsplit(":", 2)
-    return f"{pid}-{start}"
+    """This process as ``scope-pid-start``, for names of files only it may be writing."""
+    return current_owner().replace(":", "-")
 
 
 def file_tag_gone(tag: str) -> bool:
     """True when the process a ``file_tag`` names has certainly ended."""
-    pid, _, start = tag.partition("-")
-    return owner_gone(f"{socket.gethostname()}:{pid}:{start}")
+    return owner_gone(tag.replace("-", ":"))
