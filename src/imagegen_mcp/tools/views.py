@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from imagegen_mcp.errors import CREATE_NOT_SENT
 from imagegen_mcp.models import Task
 
 
@@ -155,4 +156,9 @@ def next_step(task: Task) -> str:
     code = task.error.code if task.error else "unknown_error"
     if code == "content_policy_violation":
         retry = "Rephrase the prompt to avoid content the provider refuses, then try again."
+    if code == CREATE_NOT_SENT:
+        retry = (
+            "Nothing was sent or charged: call the same tool again with the same arguments "
+            "(and the same client_request_id, if you gave one)."
+        )
     return f"Task {tid} failed ({code}): {error} {retry}"
