@@ -6,9 +6,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
+import pytest
 
+from imagegen_mcp.errors import InputError
+from imagegen_mcp.models import TaskError
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.storage.db import TaskStore
@@ -81,8 +85,11 @@ def test_creates_of_a_dead_process_are_settled_at_once_and_never_resent(tmp_path
                     assert (await engine.get("ig-live0000000")).status == "submitting"
                     assert sb.counters.create_requests == 0
                     # The agent calls again with the same client_request_id: the same task is
-                    # sent, with the request it was recorded with; a third call sends nothing.
-                    again = await engine.submit(req("changed"), client_request_id="crid-1")
+                    # sent (a different request under that id is refused); a third call sends
+                    # nothing.
+                    with pytest.raises(InputError, match="belongs to another request"):
+                        await engine.submit(req("changed"), client_request_id="crid-1")
+                    again = await engine.submit(req("never sent"), client_request_id="crid-1")
                     assert again.id == "ig-unsent00000"
                     with anyio.fail_after(WAIT):
                         done = await engine.wait(again.id, WAIT)
@@ -120,8 +127,6 @@ def test_a_create_taken_over_by_another_process_is_not_sent(tmp_path: Path) -> N
 
 def test_a_failure_before_sending_settles_the_task_as_not_sent(tmp_path: Path) -> None:
     """A store error while recording 'sent' must not leave an orphan a later start resends."""
-    import pytest
-
     from imagegen_mcp.errors import StorageError
 
     async def scenario() -> None:
@@ -158,3 +163,56 @@ async def test_partial_downloads_of_a_dead_process_are_cleared(tmp_path: Path) -
     await ImageSaver(tmp_path / "out").prepare()
     assert not dead.exists()
     assert mine.exists() and foreign.exists()
+
+
+def test_settling_a_failed_create_never_touches_another_process_s_retry(tmp_path: Path) -> None:
+    """mark_sent fails here while another process has taken the task and sent it: our error
+    must not settle its row (a later retry would send a second create)."""
+    from imagegen_mcp.errors import StorageError
+
+    async def scenario() -> None:
+        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
+            settings = make_settings(sb, tmp_path / "home")
+            async with open_engine(settings, poller=FAST_POLLER) as engine:
+                store = engine.store
+                real_mark = store.mark_sent
+
+                async def taken_then_locked(task_id: str, owner: str) -> bool:
+                    await store.settle_orphan(
+                        await store.get(task_id),  # type: ignore[arg-type]
+                        "failed",
+                        TaskError(code="create_not_sent", message="x", retryable=True),
+                    )
+                    await store.create_intent(
+                        "ig-other000000", req("x"), client_request_id="crid-2", owner="o:1:1"
+                    )  # the same crid, retried elsewhere: the row is reset and owned by "o:1:1"
+                    assert await real_mark(task_id, "o:1:1")
+                    raise StorageError("database is locked")
+
+                store.mark_sent = taken_then_locked  # type: ignore[method-assign]
+                with pytest.raises(StorageError):
+                    await engine.submit(req("x"), client_request_id="crid-2")
+                (task,) = await engine.recent()
+                assert task.status == "submitting" and task.owner == "o:1:1"
+
+    anyio.run(scenario)
+
+
+def test_an_error_after_the_create_may_have_left_settles_it_unknown(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
+            settings = make_settings(sb, tmp_path / "home")
+            async with open_engine(settings, poller=FAST_POLLER) as engine:
+
+                async def sent_then_bug(body: object, *, before_send: Any) -> object:
+                    await before_send()
+                    raise RuntimeError("a bug after sending")
+
+                engine.client.create_task = sent_then_bug  # type: ignore[method-assign]
+                with pytest.raises(RuntimeError):
+                    await engine.submit(req("maybe paid"))
+                (task,) = await engine.recent()
+                assert task.status == "unknown" and task.error is not None
+                assert "may have been created" in task.error.message
+
+    anyio.run(scenario)

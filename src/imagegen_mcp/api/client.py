@@ -250,10 +250,11 @@ class EvoLinkClient:
     ) -> httpx2.Response:
         """One attempt: rate-limited, with transport errors mapped to our types."""
         await self._limiter.acquire()
+        http = self._http  # raises if the client is closed: before anything is marked sent
         if before_send is not None:
             await before_send()
         try:
-            response = await self._http.request(method, url, **kw)
+            response = await http.request(method, url, **kw)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             raise _NotSent(
                 f"{what}: could not reach EvoLink ({type(exc).__name__}); nothing was sent.",

@@ -9,13 +9,13 @@ cancels the task.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -36,6 +36,9 @@ from imagegen_mcp.storage.files import ImageSaver
 from imagegen_mcp.storage.owner import current_owner
 
 log = logging.getLogger(__name__)
+
+
+_RECORD_ATTEMPTS = 5
 
 
 class _NotOurs(Exception):
@@ -204,21 +207,60 @@ class TaskEngine:
             self._notify(task.id)
             raise
         except Exception as exc:
-            if not sent:  # e.g. the store refused mark_sent: settle now, never resend later
-                await self._settle_unsent(task, exc)
+            await self._settle_failed_create(task, exc, sent=sent)
             raise
-        return await self._accepted(task, up)
+        return await self._record_accepted(task, up)
 
-    async def _settle_unsent(self, task: Task, exc: Exception) -> None:
-        error = TaskError(
-            code=CREATE_NOT_SENT,
-            message=f"The create was never sent ({type(exc).__name__}: {exc}); nothing was "
-            "charged. Call the tool again: the same client_request_id sends it again.",
-            retryable=True,
-        )
-        with contextlib.suppress(Exception):  # the store may be what failed: keep the error
-            await self.store.update_if(task.id, "submitting", status="failed", error=error)
-            self._notify(task.id)
+    async def _settle_failed_create(self, task: Task, exc: Exception, *, sent: bool) -> None:
+        """An unexpected error around the create (a bug, the store failing): settle the task
+        now, as what it may be, so it is never left 'submitting' or sent twice."""
+        if sent:
+            status, error = (
+                "unknown",
+                TaskError(
+                    code="ambiguous_create",
+                    message=f"Creating the task failed after it may have been sent "
+                    f"({type(exc).__name__}: {exc}): it may have been created and charged. Check "
+                    "the EvoLink dashboard before retrying.",
+                    retryable=False,
+                ),
+            )
+            snapshot = task.model_copy(update={"sent_at": datetime.now(UTC)})
+        else:
+            status, error = (
+                "failed",
+                TaskError(
+                    code=CREATE_NOT_SENT,
+                    message=f"The create was never sent ({type(exc).__name__}: {exc}); nothing was "
+                    "charged. Call the tool again: the same client_request_id sends it again.",
+                    retryable=True,
+                ),
+            )
+            snapshot = task
+        try:
+            # As read (our owner, our sent state): never over another process's retry.
+            if await self.store.settle_orphan(snapshot, status, error):
+                self._notify(task.id)
+        except Exception:  # the store may be what failed: the poller settles it once stale
+            log.exception("task %s: could not record the failed create", task.id)
+            self.poller.schedule(task.id, self.config.poller.stale_submit)
+
+    async def _record_accepted(self, task: Task, up: UpstreamTask) -> Task:
+        """Record a created (paid) task, retrying the write: its upstream id exists nowhere
+        else."""
+        for attempt in range(_RECORD_ATTEMPTS):
+            try:
+                return await self._accepted(task, up)
+            except Exception:
+                if attempt == _RECORD_ATTEMPTS - 1:
+                    log.exception(
+                        "task %s: created upstream as %s but could not record it", task.id, up.id
+                    )
+                    self.poller.schedule(task.id, self.config.poller.stale_submit)
+                    raise
+                log.warning("task %s: recording upstream id %s failed; retrying", task.id, up.id)
+                await anyio.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _accepted(self, task: Task, up: UpstreamTask) -> Task:
         reserved = up.usage.credits_reserved or 0.0

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from imagegen_mcp.errors import CREATE_NOT_SENT, BudgetExceeded, StorageError
+from imagegen_mcp.errors import CREATE_NOT_SENT, BudgetExceeded, InputError, StorageError
 from imagegen_mcp.models import SavedImage, Task, TaskError, TaskRequest
 from imagegen_mcp.storage.migrations import migrate
 
@@ -44,6 +44,11 @@ _TASK_FIELDS = frozenset(
         "sent_at",
     }
 )
+
+
+def _billing_shape(request: TaskRequest) -> tuple[str, str, str, str, int]:
+    """What makes two requests the same paid work (uploaded input URLs may differ)."""
+    return (request.kind, request.prompt, request.model, request.size, request.n)
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -132,6 +137,12 @@ class TaskStore:
                     if row["status"] != "failed" or row["error_code"] != CREATE_NOT_SENT:
                         return self._task(row), False
                     retry = self._task(row)
+                    if _billing_shape(retry.request) != _billing_shape(request):
+                        raise InputError(
+                            f"client_request_id {client_request_id!r} belongs to another request "
+                            f"({retry.id}, never sent). Call again with the same prompt, model, "
+                            "size and n, or with a new client_request_id."
+                        )
             now = self._clock()
             if daily_budget is not None:
                 spent = self._spent_since(now - BUDGET_WINDOW)
@@ -144,8 +155,8 @@ class TaskStore:
                 self._conn.execute(
                     "UPDATE tasks SET status = 'submitting', error_code = NULL, "
                     "error_message = NULL, error_retryable = NULL, sent_at = NULL, owner = ?, "
-                    "credits_reserved = ?, updated_at = ? WHERE id = ?",
-                    (owner, credits_estimate, now, retry.id),
+                    "credits_reserved = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                    (owner, credits_estimate, now, now, retry.id),
                 )
                 return self._get(retry.id), True
             self._conn.execute(

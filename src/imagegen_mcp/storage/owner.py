@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -49,6 +50,18 @@ def _scope() -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
+@cache
+def _can_judge() -> bool:
+    """Whether another process's death can be proven here: on Linux only with the boot id and
+    pid namespace readable (else containers sharing a host name would be confused); never on
+    Windows, where signal 0 is not a probe."""
+    if os.name == "nt":
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(_read("/proc/sys/kernel/random/boot_id")) and Path("/proc/self/ns/pid").exists()
+    return True
+
+
 def current_owner() -> str:
     """This process as ``scope:pid:start`` (start empty where it cannot be read)."""
     return owner_of(os.getpid())  # looked up per pid: a forked child is another owner
@@ -69,7 +82,7 @@ def owner_gone(owner: str | None) -> bool:
     if len(parts) != 3 or not parts[1].isdigit():
         return False
     scope, pid_text, start = parts
-    if scope != _scope() or owner == current_owner():
+    if scope != _scope() or owner == current_owner() or not _can_judge():
         return False
     pid = int(pid_text)
     try:
