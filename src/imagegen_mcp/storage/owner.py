@@ -64,12 +64,16 @@ def _can_judge() -> bool:
 
 def current_owner() -> str:
     """This process as ``scope:pid:start`` (start empty where it cannot be read)."""
-    return owner_of(os.getpid())  # looked up per pid: a forked child is another owner
+    return _own(os.getpid())  # looked up per pid: a forked child is another owner
 
 
 @cache
+def _own(pid: int) -> str:
+    return owner_of(pid)
+
+
 def owner_of(pid: int) -> str:
-    """The owner string of a running process in this scope."""
+    """The owner string of a running process in this scope (read now: pids are reused)."""
     stat = _stat(pid)
     return f"{_scope()}:{pid}:{stat[1] if stat else ''}"
 
