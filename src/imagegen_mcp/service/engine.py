@@ -23,14 +23,13 @@ import anyio
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
 from imagegen_mcp.errors import (
-    CREATE_NOT_SENT,
     AmbiguousCreate,
     InputError,
     TaskNotFound,
     UpstreamError,
 )
 from imagegen_mcp.models import MODELS, Task, TaskError, TaskRequest
-from imagegen_mcp.service.poller import Poller, PollerConfig, upstream_status
+from imagegen_mcp.service.poller import Poller, PollerConfig, unanswered_create, upstream_status
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
 from imagegen_mcp.storage.owner import current_owner
@@ -214,29 +213,10 @@ class TaskEngine:
     async def _settle_failed_create(self, task: Task, exc: Exception, *, sent: bool) -> None:
         """An unexpected error around the create (a bug, the store failing): settle the task
         now, as what it may be, so it is never left 'submitting' or sent twice."""
-        if sent:
-            status, error = (
-                "unknown",
-                TaskError(
-                    code="ambiguous_create",
-                    message=f"Creating the task failed after it may have been sent "
-                    f"({type(exc).__name__}: {exc}): it may have been created and charged. Check "
-                    "the EvoLink dashboard before retrying.",
-                    retryable=False,
-                ),
-            )
-            snapshot = task.model_copy(update={"sent_at": datetime.now(UTC)})
-        else:
-            status, error = (
-                "failed",
-                TaskError(
-                    code=CREATE_NOT_SENT,
-                    message=f"The create was never sent ({type(exc).__name__}: {exc}); nothing was "
-                    "charged. Call the tool again: the same client_request_id sends it again.",
-                    retryable=True,
-                ),
-            )
-            snapshot = task
+        status, error = unanswered_create(
+            f"Creating failed ({type(exc).__name__}: {exc})", sent=sent
+        )
+        snapshot = task.model_copy(update={"sent_at": datetime.now(UTC)}) if sent else task
         try:
             # As read (our owner, our sent state): never over another process's retry.
             if await self.store.settle_orphan(snapshot, status, error):

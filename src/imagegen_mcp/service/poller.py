@@ -50,6 +50,25 @@ def upstream_status(up: UpstreamTask) -> str:
     return "pending" if up.status == "pending" else "processing"
 
 
+def unanswered_create(cause: str, *, sent: bool) -> tuple[str, TaskError]:
+    """How a create that got no answer is settled: ``unknown`` if it may have left (it may have
+    been charged), else ``failed`` with ``create_not_sent`` (the same client_request_id sends
+    it again)."""
+    if sent:
+        return "unknown", TaskError(
+            code="ambiguous_create",
+            message=f"{cause} after this task's create may have been sent: it may have been "
+            "created and charged. Check the EvoLink dashboard before retrying.",
+            retryable=False,
+        )
+    return "failed", TaskError(
+        code=CREATE_NOT_SENT,
+        message=f"{cause} before this task's create was sent: nothing was created or charged. "
+        "Call the tool again; the same client_request_id sends it.",
+        retryable=True,
+    )
+
+
 def task_error(up: UpstreamTask) -> TaskError:
     if up.error is not None:
         code, message = up.error.code, up.error.message
@@ -135,26 +154,7 @@ class Poller:
         if wait > 0:
             self.schedule(task.id, wait)
             return
-        if task.sent_at is None:
-            status, error = (
-                "failed",
-                TaskError(
-                    code=CREATE_NOT_SENT,
-                    message="The server stopped before sending this task's create: nothing was "
-                    "created or charged. Call the tool again; the same client_request_id sends it.",
-                    retryable=True,
-                ),
-            )
-        else:
-            status, error = (
-                "unknown",
-                TaskError(
-                    code="ambiguous_create",
-                    message="The server stopped while creating this task: it may have been created "
-                    "and charged. Check the EvoLink dashboard before retrying.",
-                    retryable=False,
-                ),
-            )
+        status, error = unanswered_create("The server stopped", sent=task.sent_at is not None)
         # Only as read: a task whose owner or sent state changed meanwhile is left alone.
         if await self._store.settle_orphan(task, status, error):
             self._notify(task.id)

@@ -41,7 +41,6 @@ _TASK_FIELDS = frozenset(
         "results_expire_at",
         "submitted_at",
         "completed_at",
-        "sent_at",
     }
 )
 
