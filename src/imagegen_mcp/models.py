@@ -29,6 +29,8 @@ ImageCount = Literal[1, 2, 4]
 
 DEFAULT_MODEL = "gpt-4o-image"
 MAX_PROMPT_CHARS = 2000
+#: The longest a tool call waits for a task: many MCP clients drop a call at about 60 s.
+MAX_WAIT_SECONDS = 55.0
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,31 @@ TaskStatus = Literal[
     "unknown",  # create outcome ambiguous: may exist and be charged upstream
     "expired",  # finished upstream but its links expired before we saved them
 ]
-TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
-OPEN_STATUSES: frozenset[str] = frozenset({"pending", "processing"})
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "unknown", "expired"})
+#: Tasks that still owe work: the poller resumes them, list_tasks counts them as running.
+OPEN_STATUSES: tuple[TaskStatus, ...] = ("submitting", "pending", "processing")
+TERMINAL_STATUSES: tuple[TaskStatus, ...] = ("completed", "failed", "unknown", "expired")
+
+#: The task lifecycle: every status change the store will write, from -> allowed next statuses.
+#: ``None`` is "no row yet". Any other change is refused by the store (see ARCHITECTURE.md).
+TRANSITIONS: dict[TaskStatus | None, frozenset[TaskStatus]] = {
+    None: frozenset({"submitting"}),  # the intent, recorded before the create is paid for
+    # accepted upstream; or refused / never sent (failed); or answer lost after sending (unknown)
+    "submitting": frozenset({"pending", "processing", "failed", "unknown"}),
+    "pending": frozenset({"pending", "processing", "completed", "failed", "expired"}),
+    "processing": frozenset({"processing", "completed", "failed", "expired"}),
+    # only a create that was never sent (error create_not_sent) may be sent again
+    "failed": frozenset({"submitting"}),
+    "completed": frozenset(),
+    # the lost answer arrives after all (a slow create another process had given up on)
+    "unknown": frozenset({"pending", "processing"}),
+    "expired": frozenset(),
+}
+
+
+def sources_of(status: TaskStatus) -> tuple[TaskStatus, ...]:
+    """The statuses a task may be in for ``status`` to be written next."""
+    return tuple(s for s, targets in TRANSITIONS.items() if s is not None and status in targets)
+
 
 #: Upstream task error codes the caller can fix by changing the request; others may pass on retry.
 CALLER_FIXABLE_CODES: frozenset[str] = frozenset(
@@ -80,11 +104,6 @@ CALLER_FIXABLE_CODES: frozenset[str] = frozenset(
         "request_cancelled",
     }
 )
-
-
-def size_pixels(size: str) -> tuple[int, int]:
-    """Width and height in pixels for an accepted ``size``."""
-    return SIZE_PIXELS[size]
 
 
 class TaskRequest(BaseModel):
@@ -147,3 +166,8 @@ class Task(BaseModel):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def saved_note(self) -> str:
+        """``", 1/2 saved"`` while some but not all images are saved, else empty."""
+        return f", {len(self.images)}/{self.request.n} saved" if self.images else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import pytest
@@ -22,7 +23,7 @@ WAIT = 20.0  # generous bound; tasks take a fraction of a second
 
 
 def req(prompt: str = "a red fox", **kw: object) -> TaskRequest:
-    return TaskRequest(prompt=prompt, **kw)  # type: ignore[arg-type]
+    return TaskRequest(prompt=prompt, **kw)
 
 
 async def finish(engine: TaskEngine, task: Task) -> Task:
@@ -95,7 +96,7 @@ async def test_truncated_download_is_retried_never_saved(
 
 @pytest.mark.parametrize("kind", ["create_then_502", "create_then_drop"])
 async def test_ambiguous_create_is_recorded_unknown_and_never_resent(
-    engine: TaskEngine, sandbox: Sandbox, kind: str
+    engine: TaskEngine, sandbox: Sandbox, kind: Literal["create_then_502", "create_then_drop"]
 ) -> None:
     sandbox.faults.queue("create", kind)
     task = await engine.submit(req("ambiguous"))
@@ -155,10 +156,7 @@ async def test_expired_links_give_expired_not_a_crash(engine: TaskEngine, sandbo
     sandbox.faults.queue("download", 503, times=1000)
     task = await engine.submit(req("too late"))
     with anyio.fail_after(WAIT):
-        while (await engine.get(task.id)).status == "pending" or not (
-            await engine.get(task.id)
-        ).result_urls:
-            await anyio.sleep(0.02)
+        await engine.wait(task.id, WAIT, until=lambda t: bool(t.result_urls))
     sandbox.advance(sandbox.config.result_ttl + 10)
     sandbox.faults.clear()  # downloads now reach the route and find it expired
     done = await finish(engine, task)
@@ -250,8 +248,7 @@ async def test_unwritable_output_dir_keeps_task_retrievable_then_saves(
         (out / ".partial").write_text("in the way")
         try:
             with anyio.fail_after(WAIT):
-                while (current := await engine.get(task.id)).error is None:
-                    await anyio.sleep(0.02)
+                current = await engine.wait(task.id, WAIT, until=lambda t: t.error is not None)
             assert current.status == "processing"
             assert current.error is not None and "IMAGEGEN_OUTPUT_DIR" in current.error.message
         finally:
@@ -289,17 +286,21 @@ def test_unanswered_create_is_settled_only_once_stale(tmp_path: Path) -> None:
     async def scenario() -> None:
         from imagegen_mcp.sandbox import SandboxConfig
         from imagegen_mcp.storage.db import TaskStore
+        from imagegen_mcp.storage.intents import Intent
 
         async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
             settings = make_settings(sb, tmp_path / "home")
             store = await TaskStore.open(settings.db_path)
-            await store.create_intent("ig-crashed00000", req("lost"))
+            await store.create_intent(Intent("ig-crashed00000", req("lost")))
             assert await store.mark_sent("ig-crashed00000", None)
-            await store.create_intent("ig-unsent00000", req("queued"))
+            await store.create_intent(Intent("ig-unsent00000", req("queued")))
             await store.aclose()
             async with open_engine(settings, poller=FAST_POLLER) as engine:
-                await anyio.sleep(0.1)  # the poller has run its first pass
-                assert (await engine.get("ig-crashed00000")).status == "submitting"
+                # Resumed at start, and left for the stale age (300 s), not settled now.
+                for task_id in ("ig-crashed00000", "ig-unsent00000"):
+                    assert (await engine.get(task_id)).status == "submitting"
+                    next_poll = engine.poller.next_poll(task_id)
+                    assert next_poll is not None and next_poll > 250
             stale = replace(FAST_POLLER, stale_submit=0.0)
             async with open_engine(settings, poller=stale) as engine:
                 with anyio.fail_after(WAIT):

@@ -16,9 +16,12 @@ from imagegen_mcp.models import TaskError
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.storage.db import TaskStore
+from imagegen_mcp.storage.intents import Intent
 from imagegen_mcp.storage.owner import current_owner, owner_gone, owner_of
 from tests.conftest import FAST_POLLER, make_settings
 from tests.service.test_engine import WAIT, req
+
+NOT_SENT = TaskError(code="create_not_sent", message="never sent", retryable=True)
 
 
 def _finished_process_owner() -> str:
@@ -67,12 +70,16 @@ def test_creates_of_a_dead_process_are_settled_at_once_and_never_resent(tmp_path
             dead = _finished_process_owner()
             try:
                 store = await TaskStore.open(settings.db_path)
-                await store.create_intent("ig-sent0000000", req("lost"), owner=dead)
+                await store.create_intent(Intent("ig-sent0000000", req("lost"), owner=dead))
                 assert await store.mark_sent("ig-sent0000000", dead)
                 await store.create_intent(
-                    "ig-unsent00000", req("never sent"), owner=dead, client_request_id="crid-1"
+                    Intent(
+                        "ig-unsent00000", req("never sent"), owner=dead, client_request_id="crid-1"
+                    )
                 )
-                await store.create_intent("ig-live0000000", req("busy"), owner=owner_of(live.pid))
+                await store.create_intent(
+                    Intent("ig-live0000000", req("busy"), owner=owner_of(live.pid))
+                )
                 await store.aclose()
                 async with open_engine(settings, poller=FAST_POLLER) as engine:
                     with anyio.fail_after(WAIT):
@@ -114,7 +121,10 @@ def test_a_create_taken_over_by_another_process_is_not_sent(tmp_path: Path) -> N
                 real_mark = engine.store.mark_sent
 
                 async def settled_first(task_id: str, owner: str) -> bool:
-                    await engine.store.update(task_id, status="failed")
+                    settled = await engine.store.settle_create(
+                        task_id, "failed", NOT_SENT, owner=owner, sent=False
+                    )
+                    assert settled is not None
                     return await real_mark(task_id, owner)
 
                 engine.store.mark_sent = settled_first  # type: ignore[method-assign]
@@ -178,13 +188,11 @@ def test_settling_a_failed_create_never_touches_another_process_s_retry(tmp_path
                 real_mark = store.mark_sent
 
                 async def taken_then_locked(task_id: str, owner: str) -> bool:
-                    await store.settle_orphan(
-                        await store.get(task_id),  # type: ignore[arg-type]
-                        "failed",
-                        TaskError(code="create_not_sent", message="x", retryable=True),
-                    )
+                    await store.settle_create(task_id, "failed", NOT_SENT, owner=owner, sent=False)
                     await store.create_intent(
-                        "ig-other000000", req("x"), client_request_id="crid-2", owner="o:1:1"
+                        Intent(
+                            "ig-other000000", req("x"), client_request_id="crid-2", owner="o:1:1"
+                        )
                     )  # the same crid, retried elsewhere: the row is reset and owned by "o:1:1"
                     assert await real_mark(task_id, "o:1:1")
                     raise StorageError("database is locked")

@@ -9,10 +9,8 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ToolAnnotations
@@ -94,31 +92,15 @@ def build_server(
         state = holder.state
         if state is None:
             raise ResourceError("The server is not ready yet.")
+        # Indexes are small numbers: anything else names no image (and is not echoed whole).
+        number = int(index) if index.isdigit() and len(index) <= 6 else -1
         try:
-            task = await state.engine.get(task_id)
+            _image, data = await state.engine.saved_image(task_id, number)
         except ImagegenError as exc:
-            raise ResourceError(str(exc)) from None
-        for img in task.images:
-            if str(img.index) == index:
-                path = Path(img.path)
-                if not state.engine.saver.contains(path):
-                    raise ResourceError(
-                        f"{image_uri(task_id, img.index)} is outside the output dir."
-                    )
-                try:
-                    return await anyio.Path(path).read_bytes()
-                except OSError as exc:
-                    raise ResourceError(f"The saved file {path} is gone: {exc.strerror}.") from None
-        if task.is_terminal or len(task.images) >= task.request.n:
-            saved = ", ".join(str(img.index) for img in task.images) or "none"
             raise ResourceError(
-                f"Task {task_id} has no saved image {index[:12]} (status {task.status}; saved "
-                f"indexes: {saved})."
-            )
-        raise ResourceError(
-            f"Task {task_id} is {task.status} and image {index[:12]} is not saved yet: call "
-            "get_task to wait for it."
-        )
+                str(exc).replace(f"image {number} ", f"image {index[:12]} ")
+            ) from None
+        return data
 
     @mcp.resource(
         "image://recent",

@@ -161,11 +161,11 @@ async def _job(args: argparse.Namespace) -> int:
         inputs = image_inputs(settings, engine)
         if args.command == "edit":
             base, mask = await inputs.edit_inputs(
-                args.image, mask=args.mask, invert=args.mask_invert
+                args.image, model=args.model, mask=args.mask, invert=args.mask_invert
             )
             urls = [base]
         else:
-            urls = [await inputs.as_url(ref) for ref in args.ref]
+            urls = [await inputs.as_url(ref, model=args.model) for ref in args.ref]
             mask = None
         request = TaskRequest(
             prompt=args.prompt,
@@ -185,8 +185,7 @@ async def _job(args: argparse.Namespace) -> int:
 
 
 async def _show_progress(task: Task) -> None:
-    saved = f", {len(task.images)}/{task.request.n} saved" if task.images else ""
-    line = f"  {task.id}: {task.status} {task.progress}%{saved}"
+    line = f"  {task.id}: {task.status} {task.progress}%{task.saved_note}"
     if sys.stderr.isatty():
         print(f"\r{line:<60}", end="", file=sys.stderr, flush=True)
     else:

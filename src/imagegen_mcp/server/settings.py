@@ -13,9 +13,9 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from imagegen_mcp.errors import ConfigError
+from imagegen_mcp.models import MAX_WAIT_SECONDS
 
 API_KEY_VAR = "EVOLINK_API_KEY"
-MAX_WAIT_SECONDS = 55.0  # many MCP clients drop a tool call at about 60 s
 
 
 def _default_home() -> Path:

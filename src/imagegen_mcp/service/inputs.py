@@ -2,8 +2,9 @@
 
 Local files and data URIs are read only from the allowed directories, must be a real PNG, JPEG
 or WebP that decodes (so no text file, key or config can leave the machine dressed as an image),
-are at most 10 MB, and are uploaded through EvoLink's files API, cached by content hash while the
-upload is valid. Public http(s) URLs pass through untouched: the upstream fetches them, not us.
+are at most the model's reference size (``ModelSpec.max_reference_bytes``), and are uploaded
+through EvoLink's files API, cached by content hash while the upload is valid. Public http(s)
+URLs pass through untouched: the upstream fetches them, not us.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import base64
 import binascii
 import hashlib
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,13 +24,11 @@ from imagegen_mcp.api.fetch import fetch_public
 from imagegen_mcp.errors import InputError
 from imagegen_mcp.imaging import ImageInfo, NotAnImage, TooManyPixels, probe
 from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
+from imagegen_mcp.service.validation import model_spec
 
 if TYPE_CHECKING:
     from imagegen_mcp.service.engine import TaskEngine
 
-MAX_INPUT_BYTES = 10 * 1024 * 1024
-UPLOAD_TTL = 72 * 3600.0
-UPLOAD_MIN_REMAINING = 3600.0  # reuse a cached upload only if it stays valid this long
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 _IMAGE_URI = re.compile(r"^image://(?P<task>[A-Za-z0-9_-]+)/(?P<index>\d+)$")
 SHOWN_CHARS = 120  # how much of a caller's input an error message quotes
@@ -68,21 +66,23 @@ class ImageInputs:
         self._allowed = tuple(d.resolve() for d in allowed_dirs)
         self._trusted = trusted_hosts  # the configured upstream hosts may be fetched directly
 
-    async def as_url(self, spec: str, *, what: str = "reference image") -> str:
-        """A URL the upstream can download for ``spec``, uploading local data when needed."""
+    async def as_url(self, spec: str, *, model: str, what: str = "reference image") -> str:
+        """A URL the upstream can download for ``spec`` (an input for ``model``), uploading
+        local data when needed."""
         spec = spec.strip()
         if spec.lower().startswith(("http://", "https://")):
             _check_url(spec, what)
             return spec
-        return await self.upload(await self.load(spec, what=what))
+        return await self.upload(await self.load(spec, model=model, what=what))
 
-    async def load(self, spec: str, *, what: str = "image") -> LoadedImage:
+    async def load(self, spec: str, *, model: str, what: str = "image") -> LoadedImage:
         """Read and validate a local path, data URI or ``image://`` URI into memory."""
+        limit = model_spec(model).max_reference_bytes
         spec = spec.strip()
         if not spec:
             raise InputError(f"The {what} is empty: pass a file path, data URI or URL.")
         if spec.lower().startswith("data:"):
-            return _validate(_decode_data_uri(spec, what), "data URI", what)
+            return _validate(_decode_data_uri(spec, what, limit), "data URI", what, limit)
         match = _IMAGE_URI.match(spec)
         if match:
             if len(match["task"]) > 64 or len(match["index"]) > 6:
@@ -90,8 +90,8 @@ class ImageInputs:
                     f"{_shown(spec)} does not exist: image:// URIs of results look like "
                     "'image://ig-3f9a0c1b2d4e/0'. Call list_tasks to see recent task ids."
                 )
-            path = await self._result_path(match["task"], int(match["index"]), spec)
-            return await self._read_file(path, spec, what, check_allowed=False)
+            data = await self._result_bytes(match["task"], int(match["index"]), spec)
+            return await anyio.to_thread.run_sync(_validate, data, spec, what, limit)
         if "://" in spec:
             raise InputError(
                 f"The {what} {_shown(spec)} has an unsupported scheme: use a local path, an "
@@ -113,12 +113,13 @@ class ImageInputs:
                 f"The {what} path {_shown(spec)} is relative: pass an absolute path (the "
                 "server's working directory is not yours)."
             )
-        return await self._read_file(path, spec, what, check_allowed=True)
+        return await self._read_file(path, spec, what, limit)
 
     async def edit_inputs(
         self,
         image: str,
         *,
+        model: str,
         mask: str | None = None,
         regions: list[MaskRegion] | None = None,
         invert: bool = False,
@@ -129,16 +130,16 @@ class ImageInputs:
         leaves nothing behind upstream.
         """
         if mask is None and not regions:
-            return await self.as_url(image, what="image to edit"), None
+            return await self.as_url(image, model=model, what="image to edit"), None
         if mask is not None and regions:
             raise InputError("Pass either mask or mask_region, not both.")
-        base = await self._load_any(image, what="image to edit")
+        base = await self._load_any(image, model=model, what="image to edit")
         size = (base.info.width, base.info.height)
         if regions:
             mask_png = await anyio.to_thread.run_sync(mask_from_regions, size, regions)
         else:
             assert mask is not None
-            given = await self._load_any(mask, what="mask")
+            given = await self._load_any(mask, model=model, what="mask")
             mask_png = await anyio.to_thread.run_sync(
                 lambda: mask_from_image(given.data, size, invert=invert)
             )
@@ -148,46 +149,31 @@ class ImageInputs:
         canonical = LoadedImage(data=mask_png, info=probe(mask_png), source="mask")
         return await self.upload(base), await self.upload(canonical)
 
-    async def _load_any(self, spec: str, *, what: str) -> LoadedImage:
+    async def _load_any(self, spec: str, *, model: str, what: str) -> LoadedImage:
         spec = spec.strip()
         if spec.lower().startswith(("http://", "https://")):
             _check_url(spec, what)
             data = await fetch_public(spec, trusted_hosts=self._trusted)
-            return await anyio.to_thread.run_sync(_validate, data, spec, what)
-        return await self.load(spec, what=what)
+            limit = model_spec(model).max_reference_bytes
+            return await anyio.to_thread.run_sync(_validate, data, spec, what, limit)
+        return await self.load(spec, model=model, what=what)
 
     async def upload(self, image: LoadedImage) -> str:
-        store = self._engine.store
-        cached = await store.cached_upload(image.sha256, valid_for=UPLOAD_MIN_REMAINING)
-        if cached is not None:
-            return cached
-        uploaded = await self._engine.client.upload_base64(
+        return await self._engine.upload_image(
             image.data,
             image.info.mime_type,
-            file_name=f"{image.sha256[:16]}.{image.info.extension}",
-        )
-        await store.remember_upload(
-            image.sha256,
-            uploaded.file_url,
-            image.info.mime_type,
-            len(image.data),
-            time.time() + UPLOAD_TTL,
-        )
-        return uploaded.file_url
-
-    async def _result_path(self, task_id: str, index: int, spec: str) -> Path:
-        task = await self._engine.get(task_id)
-        for image in task.images:
-            if image.index == index:
-                return Path(image.path)
-        raise InputError(
-            f"{spec} does not exist: task {task_id} has {len(task.images)} saved image(s), "
-            "indexed from 0."
+            sha256=image.sha256,
+            name=f"{image.sha256[:16]}.{image.info.extension}",
         )
 
-    async def _read_file(
-        self, path: Path, spec: str, what: str, *, check_allowed: bool
-    ) -> LoadedImage:
+    async def _result_bytes(self, task_id: str, index: int, spec: str) -> bytes:
+        try:
+            _image, data = await self._engine.saved_image(task_id, index)
+        except InputError as exc:
+            raise InputError(f"{spec} cannot be used: {exc}") from None
+        return data
+
+    async def _read_file(self, path: Path, spec: str, what: str, limit: int) -> LoadedImage:
         shown = _shown(spec)
 
         def _read() -> bytes:
@@ -197,7 +183,7 @@ class ImageInputs:
                 raise InputError(
                     f"The {what} {shown} is a symbolic link loop: pass the real file's path."
                 ) from exc
-            if check_allowed and not any(resolved.is_relative_to(d) for d in self._allowed):
+            if not any(resolved.is_relative_to(d) for d in self._allowed):
                 allowed = ", ".join(str(d) for d in self._allowed)
                 raise InputError(
                     f"The {what} {shown} is outside the directories images may be read from "
@@ -206,39 +192,43 @@ class ImageInputs:
             if not resolved.is_file():
                 raise InputError(f"The {what} {shown} does not exist or is not a file.")
             size = resolved.stat().st_size
-            if size > MAX_INPUT_BYTES:
+            if size > limit:
                 raise InputError(
-                    f"The {what} {shown} is {size / 1e6:.1f} MB; the limit is 10 MB. "
+                    f"The {what} {shown} is {size / 1e6:.1f} MB; the limit is {_mb(limit)}. "
                     "Downscale or re-encode it first."
                 )
             with resolved.open("rb") as fh:
-                return fh.read(MAX_INPUT_BYTES + 1)
+                return fh.read(limit + 1)
 
         try:
             data = await anyio.to_thread.run_sync(_read)
         except OSError as exc:
             raise InputError(f"Cannot read the {what} {shown}: {exc.strerror or exc}.") from exc
-        return await anyio.to_thread.run_sync(_validate, data, spec, what)
+        return await anyio.to_thread.run_sync(_validate, data, spec, what, limit)
 
 
-def _decode_data_uri(spec: str, what: str) -> bytes:
+def _mb(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB"
+
+
+def _decode_data_uri(spec: str, what: str, limit: int) -> bytes:
     match = _DATA_URI.match(spec)
     if match is None:
         raise InputError(
             f"The {what} data URI is malformed: expected 'data:image/png;base64,<data>'."
         )
     payload = spec[match.end() :]
-    if len(payload) > MAX_INPUT_BYTES * 4 // 3 + 8:
-        raise InputError(f"The {what} data URI is larger than 10 MB.")
+    if len(payload) > limit * 4 // 3 + 8:
+        raise InputError(f"The {what} data URI is larger than {_mb(limit)}.")
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"The {what} data URI has invalid base64 data ({exc}).") from exc
 
 
-def _validate(data: bytes, source: str, what: str) -> LoadedImage:
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"The {what} is larger than 10 MB.")
+def _validate(data: bytes, source: str, what: str, limit: int) -> LoadedImage:
+    if len(data) > limit:
+        raise InputError(f"The {what} is larger than {_mb(limit)}.")
     label = "(a data URI)" if source == "data URI" else _shown(source)
     try:
         info = probe(data)

@@ -11,47 +11,26 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
 
-from imagegen_mcp.errors import CREATE_NOT_SENT, BudgetExceeded, InputError, StorageError
-from imagegen_mcp.models import SavedImage, Task, TaskError, TaskRequest
+from imagegen_mcp.errors import StorageError
+from imagegen_mcp.models import (
+    OPEN_STATUSES,
+    SavedImage,
+    Task,
+    TaskError,
+    TaskStatus,
+    sources_of,
+)
+from imagegen_mcp.storage.intents import Intent, record_intent, spent_since
 from imagegen_mcp.storage.migrations import migrate
+from imagegen_mcp.storage.rows import find_task, task_from_row
 
 T = TypeVar("T")
-
-OPEN_FOR_POLLER = ("submitting", "pending", "processing")
-BUDGET_WINDOW = 24 * 3600.0
-
-_TASK_FIELDS = frozenset(
-    {
-        "upstream_id",
-        "status",
-        "progress",
-        "error_code",
-        "error_message",
-        "error_retryable",
-        "credits_reserved",
-        "estimated_time",
-        "result_urls",
-        "results_expire_at",
-        "submitted_at",
-        "completed_at",
-    }
-)
-
-
-def _billing_shape(request: TaskRequest) -> tuple[str, str, str, str, int]:
-    """What makes two requests the same paid work (uploaded input URLs may differ)."""
-    return (request.kind, request.prompt, request.model, request.size, request.n)
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 class TaskStore:
@@ -106,115 +85,13 @@ class TaskStore:
 
     # --- writes -----------------------------------------------------------------------------
 
-    async def create_intent(
-        self,
-        task_id: str,
-        request: TaskRequest,
-        *,
-        client_request_id: str | None = None,
-        callback_token: str | None = None,
-        credits_estimate: float = 0.0,
-        daily_budget: float | None = None,
-        owner: str | None = None,
-    ) -> tuple[Task, bool]:
-        """Record a task before its create POST. Returns (task, created).
+    async def create_intent(self, intent: Intent) -> tuple[Task, bool]:
+        """Record a task before its create POST (see ``storage.intents``): (task, created)."""
+        return await self._run(
+            lambda: self._tx(lambda: record_intent(self._conn, self._clock(), intent))
+        )
 
-        With a known ``client_request_id`` the existing task comes back and nothing is created,
-        unless that task's create was never sent (``create_not_sent``): then the same task is
-        made ready to send again, with the request it was first recorded with.
-        With a budget, the credits of the last 24 hours plus this estimate must fit in it.
-        ``owner`` names the process about to send the create (see ``storage.owner``).
-        """
-
-        def _create() -> tuple[Task, bool]:
-            retry: Task | None = None
-            if client_request_id is not None:
-                row = self._conn.execute(
-                    "SELECT * FROM tasks WHERE client_request_id = ?", (client_request_id,)
-                ).fetchone()
-                if row is not None:
-                    if row["status"] != "failed" or row["error_code"] != CREATE_NOT_SENT:
-                        return self._task(row), False
-                    retry = self._task(row)
-                    if _billing_shape(retry.request) != _billing_shape(request):
-                        raise InputError(
-                            f"client_request_id {client_request_id!r} belongs to another request "
-                            f"({retry.id}, never sent). Call again with the same prompt, model, "
-                            "size and n, or with a new client_request_id."
-                        )
-            now = self._clock()
-            if daily_budget is not None:
-                spent = self._spent_since(now - BUDGET_WINDOW)
-                if spent + credits_estimate > daily_budget:
-                    raise BudgetExceeded(
-                        f"Daily credit budget reached: {spent:g} of {daily_budget:g} credits used "
-                        "in the last 24 hours. Wait, or raise IMAGEGEN_MAX_CREDITS_PER_DAY."
-                    )
-            if retry is not None:
-                self._conn.execute(
-                    "UPDATE tasks SET status = 'submitting', error_code = NULL, "
-                    "error_message = NULL, error_retryable = NULL, sent_at = NULL, owner = ?, "
-                    "credits_reserved = ?, created_at = ?, updated_at = ? WHERE id = ?",
-                    (owner, credits_estimate, now, now, retry.id),
-                )
-                return self._get(retry.id), True
-            self._conn.execute(
-                """INSERT INTO tasks (id, client_request_id, callback_token, kind, prompt, model,
-                   size, n, image_urls, mask_url, status, credits_reserved, created_at, updated_at,
-                   owner)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?)""",
-                (
-                    task_id,
-                    client_request_id,
-                    callback_token,
-                    request.kind,
-                    request.prompt,
-                    request.model,
-                    request.size,
-                    request.n,
-                    json.dumps(request.image_urls),
-                    request.mask_url,
-                    credits_estimate,
-                    now,
-                    now,
-                    owner,
-                ),
-            )
-            return self._get(task_id), True
-
-        return await self._run(lambda: self._tx(_create))
-
-    async def update(self, task_id: str, **fields: Any) -> Task:
-        """Set task columns (see ``_TASK_FIELDS``); ``error`` takes a TaskError or None."""
-        task = await self.update_if(task_id, None, **fields)
-        assert task is not None  # unconditional updates always apply
-        return task
-
-    async def update_if(self, task_id: str, expected: str | None, /, **fields: Any) -> Task | None:
-        """Like ``update``, but only while the task's status is ``expected``; else None."""
-        if "error" in fields:
-            error: TaskError | None = fields.pop("error")
-            fields["error_code"] = error.code if error else None
-            fields["error_message"] = error.message if error else None
-            fields["error_retryable"] = int(error.retryable) if error else None
-        unknown = set(fields) - _TASK_FIELDS
-        if unknown:
-            raise ValueError(f"unknown task fields: {sorted(unknown)}")
-        if "result_urls" in fields:
-            fields["result_urls"] = json.dumps(fields["result_urls"])
-
-        def _update() -> Task | None:
-            cols = ", ".join(f"{name} = ?" for name in fields)
-            cursor = self._conn.execute(
-                f"UPDATE tasks SET {cols}, updated_at = ? "  # noqa: S608  # names checked above
-                "WHERE id = ? AND (? IS NULL OR status = ?)",
-                (*fields.values(), self._clock(), task_id, expected, expected),
-            )
-            return self._get(task_id) if cursor.rowcount else None
-
-        return await self._run(_update)
-
-    async def mark_sent(self, task_id: str, owner: str) -> bool:
+    async def mark_sent(self, task_id: str, owner: str | None) -> bool:
         """Record that ``owner`` is about to put the task's create on the wire. False (and the
         create must not be sent) if the task is no longer this owner's unsent create."""
 
@@ -229,29 +106,121 @@ class TaskStore:
 
         return await self._run(_mark)
 
-    async def settle_orphan(self, task: Task, status: str, error: TaskError) -> Task | None:
-        """Settle a ``submitting`` task as read (same owner, same sent/unsent state); None if
-        it moved on meanwhile."""
+    # Every status change below goes through ``_move``, which writes it only from a status that
+    # ``models.TRANSITIONS`` allows; each returns None when the task was not in such a status
+    # (another process moved it on meanwhile) and the row is left as it was.
 
-        def _settle() -> Task | None:
+    async def settle_create(
+        self,
+        task_id: str,
+        status: Literal["failed", "unknown"],
+        error: TaskError,
+        *,
+        owner: str | None,
+        sent: bool,
+    ) -> Task | None:
+        """Settle a ``submitting`` task whose create got no answer, only as it was read: same
+        owner, same sent/unsent state (never over another process's retry)."""
+        return await self._move(
+            task_id,
+            status,
+            _error_columns(error),
+            "AND owner IS ? AND (sent_at IS NULL) = ?",
+            (owner, not sent),
+        )
+
+    async def record_accepted(
+        self,
+        task_id: str,
+        *,
+        upstream_id: str,
+        status: Literal["pending", "processing"],
+        progress: int,
+        credits_reserved: float,
+        estimated_time: float | None,
+    ) -> Task | None:
+        """The create was answered: the task exists (and is paid for) upstream."""
+        return await self._move(
+            task_id,
+            status,
+            {
+                "upstream_id": upstream_id,
+                "progress": progress,
+                "credits_reserved": credits_reserved,
+                "estimated_time": estimated_time,
+                "submitted_at": self._clock(),
+                **_error_columns(None),
+            },
+        )
+
+    async def record_progress(
+        self, task_id: str, status: Literal["pending", "processing"], progress: int
+    ) -> Task | None:
+        return await self._move(task_id, status, {"progress": progress})
+
+    async def record_results(
+        self, task_id: str, result_urls: list[str], *, expires_at: float
+    ) -> Task | None:
+        """The task finished upstream with these result links; saving them is what is left."""
+        now = self._clock()
+        return await self._move(
+            task_id,
+            "processing",
+            {
+                "progress": 100,
+                "result_urls": json.dumps(result_urls),
+                "results_expire_at": expires_at,
+                "completed_at": now,
+            },
+        )
+
+    async def note_error(self, task_id: str, error: TaskError) -> Task | None:
+        """A problem worth showing on a task that is still open (e.g. the disk is full)."""
+        return await self._move(task_id, None, _error_columns(error))
+
+    async def finish(
+        self,
+        task_id: str,
+        status: Literal["completed", "failed", "expired"],
+        error: TaskError | None = None,
+    ) -> Task | None:
+        columns = _error_columns(error)
+        if status == "completed":
+            columns["progress"] = 100
+        # A task that finished upstream keeps that time; one that never did ends now.
+        return await self._move(task_id, status, columns, keep={"completed_at": self._clock()})
+
+    async def _move(
+        self,
+        task_id: str,
+        status: TaskStatus | None,
+        columns: dict[str, object],
+        guard: str = "",
+        guard_params: tuple[object, ...] = (),
+        *,
+        keep: dict[str, object] | None = None,
+    ) -> Task | None:
+        """Write ``columns`` (names are this module's constants; ``keep`` ones only where still
+        NULL) and the new ``status``, if ``TRANSITIONS`` allows it from the current one.
+        ``status`` None writes no status, on an accepted (pending or processing) task."""
+        sources = sources_of(status) if status is not None else ("pending", "processing")
+        sets = [f"{name} = ?" for name in columns]
+        sets += [f"{name} = COALESCE({name}, ?)" for name in keep or {}]
+        values = [*columns.values(), *(keep or {}).values()]
+        if status is not None:
+            sets.append("status = ?")
+            values.append(status)
+        marks = ", ".join("?" for _ in sources)
+
+        def _write() -> Task | None:
             cursor = self._conn.execute(
-                "UPDATE tasks SET status = ?, error_code = ?, error_message = ?, "
-                "error_retryable = ?, updated_at = ? WHERE id = ? AND status = 'submitting' "
-                "AND owner IS ? AND (sent_at IS NULL) = ?",
-                (
-                    status,
-                    error.code,
-                    error.message,
-                    int(error.retryable),
-                    self._clock(),
-                    task.id,
-                    task.owner,
-                    task.sent_at is None,
-                ),
+                f"UPDATE tasks SET {', '.join(sets)}, updated_at = ? "  # noqa: S608  # constant names
+                f"WHERE id = ? AND status IN ({marks}) {guard}",
+                (*values, self._clock(), task_id, *sources, *guard_params),
             )
-            return self._get(task.id) if cursor.rowcount else None
+            return self._get(task_id) if cursor.rowcount else None
 
-        return await self._run(_settle)
+        return await self._run(_write)
 
     async def add_image(self, task_id: str, image: SavedImage) -> None:
         def _add() -> None:
@@ -279,30 +248,22 @@ class TaskStore:
     # --- reads ------------------------------------------------------------------------------
 
     async def get(self, task_id: str) -> Task | None:
-        def _get() -> Task | None:
-            row = self._conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
-            return None if row is None else self._task(row)
-
-        return await self._run(_get)
+        return await self._run(lambda: self._find("SELECT * FROM tasks WHERE id = ?", (task_id,)))
 
     async def get_by_callback_token(self, token: str) -> Task | None:
-        def _get() -> Task | None:
-            row = self._conn.execute(
-                "SELECT * FROM tasks WHERE callback_token = ?", (token,)
-            ).fetchone()
-            return None if row is None else self._task(row)
-
-        return await self._run(_get)
+        return await self._run(
+            lambda: self._find("SELECT * FROM tasks WHERE callback_token = ?", (token,))
+        )
 
     async def open_tasks(self) -> list[Task]:
         """Tasks the poller still owes work: not yet terminal."""
-        marks = ", ".join("?" for _ in OPEN_FOR_POLLER)
+        marks = ", ".join("?" for _ in OPEN_STATUSES)
         return await self._select(
             f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY created_at",  # noqa: S608  # placeholders only
-            OPEN_FOR_POLLER,
+            OPEN_STATUSES,
         )
 
-    async def recent(self, *, limit: int = 20, status: str | None = None) -> list[Task]:
+    async def recent(self, *, limit: int = 20, status: TaskStatus | None = None) -> list[Task]:
         if status is None:
             return await self._select(
                 "SELECT * FROM tasks ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
@@ -320,11 +281,12 @@ class TaskStore:
         return await self._run(_counts)
 
     async def spent_since(self, since: float) -> float:
-        return await self._run(lambda: self._spent_since(since))
+        return await self._run(lambda: spent_since(self._conn, since))
 
     async def _select(self, sql: str, params: Iterable[Any]) -> list[Task]:
         def _rows() -> list[Task]:
-            return [self._task(row) for row in self._conn.execute(sql, tuple(params))]
+            rows = self._conn.execute(sql, tuple(params)).fetchall()
+            return [task_from_row(self._conn, row) for row in rows]
 
         return await self._run(_rows)
 
@@ -353,73 +315,21 @@ class TaskStore:
             )
         )
 
-    # --- row mapping (worker thread only) ---------------------------------------------------
-
-    def _spent_since(self, since: float) -> float:
-        # Rejected creates (failed, never given an upstream id) cost nothing.
-        row = self._conn.execute(
-            """SELECT COALESCE(SUM(credits_reserved), 0) FROM tasks
-               WHERE created_at >= ? AND NOT (status = 'failed' AND upstream_id IS NULL)""",
-            (since,),
-        ).fetchone()
-        return float(row[0])
+    # --- worker thread only ------------------------------------------------------------------
 
     def _get(self, task_id: str) -> Task:
-        row = self._conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        if row is None:
+        task = find_task(self._conn, "SELECT * FROM tasks WHERE id = ?", (task_id,))
+        if task is None:
             raise KeyError(task_id)
-        return self._task(row)
+        return task
 
-    def _task(self, row: sqlite3.Row) -> Task:
-        images = [
-            SavedImage(
-                index=r["idx"],
-                path=r["path"],
-                sha256=r["sha256"],
-                width=r["width"],
-                height=r["height"],
-                bytes=r["bytes"],
-                mime_type=r["mime_type"],
-                remote_url=r["remote_url"],
-                remote_expires_at=_dt(r["remote_expires_at"]),
-            )
-            for r in self._conn.execute(
-                "SELECT * FROM images WHERE task_id = ? ORDER BY idx", (row["id"],)
-            )
-        ]
-        error = None
-        if row["error_code"] is not None:
-            error = TaskError(
-                code=row["error_code"],
-                message=row["error_message"] or "",
-                retryable=bool(row["error_retryable"]),
-            )
-        return Task(
-            id=row["id"],
-            upstream_id=row["upstream_id"],
-            request=TaskRequest(
-                prompt=row["prompt"],
-                model=row["model"],
-                size=row["size"],
-                n=row["n"],
-                image_urls=json.loads(row["image_urls"]),
-                mask_url=row["mask_url"],
-                kind=row["kind"],
-            ),
-            status=row["status"],
-            progress=row["progress"],
-            error=error,
-            credits_reserved=row["credits_reserved"],
-            estimated_time=row["estimated_time"],
-            client_request_id=row["client_request_id"],
-            callback_token=row["callback_token"],
-            owner=row["owner"],
-            sent_at=_dt(row["sent_at"]),
-            created_at=_dt(row["created_at"]),
-            updated_at=_dt(row["updated_at"]),
-            submitted_at=_dt(row["submitted_at"]),
-            completed_at=_dt(row["completed_at"]),
-            result_urls=json.loads(row["result_urls"]),
-            results_expire_at=_dt(row["results_expire_at"]),
-            images=images,
-        )
+    def _find(self, sql: str, params: tuple[object, ...]) -> Task | None:
+        return find_task(self._conn, sql, params)
+
+
+def _error_columns(error: TaskError | None) -> dict[str, object]:
+    return {
+        "error_code": error.code if error else None,
+        "error_message": error.message if error else None,
+        "error_retryable": int(error.retryable) if error else None,
+    }

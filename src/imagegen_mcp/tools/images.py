@@ -15,7 +15,18 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from pydantic import Field
 
 from imagegen_mcp.errors import ImagegenError
-from imagegen_mcp.models import ImageCount, ModelName, Size, Task, TaskRequest, TaskStatus
+from imagegen_mcp.models import (
+    DEFAULT_MODEL,
+    MAX_PROMPT_CHARS,
+    MAX_WAIT_SECONDS,
+    OPEN_STATUSES,
+    ImageCount,
+    ModelName,
+    Size,
+    Task,
+    TaskRequest,
+    TaskStatus,
+)
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
@@ -23,8 +34,6 @@ from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.views import TaskList, TaskView, image_uri, task_summary, task_view
 
 log = logging.getLogger(__name__)
-
-MAX_WAIT = 55.0
 
 
 @dataclass
@@ -66,8 +75,9 @@ Prompt = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=2000,
-        description="What to draw (or how to change the image), in plain words; <= 2000 chars.",
+        max_length=MAX_PROMPT_CHARS,
+        description="What to draw (or how to change the image), in plain words; "
+        f"<= {MAX_PROMPT_CHARS} chars.",
     ),
 ]
 SizeArg = Annotated[
@@ -83,8 +93,9 @@ WaitArg = Annotated[
     float | None,
     Field(
         ge=0,
-        le=MAX_WAIT,
-        description="Seconds to wait for the result in this call (default 40, max 55). 0 returns "
+        le=MAX_WAIT_SECONDS,
+        description="Seconds to wait for the result in this call (default 40, max "
+        f"{MAX_WAIT_SECONDS:g}). 0 returns "
         "the task id at once. If time runs out, call get_task with the task id.",
     ),
 ]
@@ -147,7 +158,7 @@ async def generate_image(
     """
     async with _tool_errors():
         state = _state(ctx)
-        urls = [await state.inputs.as_url(ref) for ref in reference_images]
+        urls = [await state.inputs.as_url(ref, model=model) for ref in reference_images]
         request = TaskRequest(
             prompt=prompt, model=model, size=size, n=n, image_urls=urls, kind="generate"
         )
@@ -202,7 +213,7 @@ async def edit_image(
     async with _tool_errors():
         state = _state(ctx)
         base, mask_url = await state.inputs.edit_inputs(
-            image, mask=mask, regions=mask_region, invert=mask_invert
+            image, model=DEFAULT_MODEL, mask=mask, regions=mask_region, invert=mask_invert
         )
         request = TaskRequest(
             prompt=prompt, size=size, n=n, image_urls=[base], mask_url=mask_url, kind="edit"
@@ -236,8 +247,8 @@ async def list_tasks(
     async with _tool_errors():
         engine = _state(ctx).engine
         tasks = await engine.recent(limit=limit, status=status)
-        counts = await engine.store.status_counts()
-        running = sum(counts.get(s, 0) for s in ("submitting", "pending", "processing"))
+        counts = await engine.status_counts()
+        running = sum(counts.get(s, 0) for s in OPEN_STATUSES)
         return TaskList(
             tasks=[task_summary(t) for t in tasks],
             running=running,
@@ -256,11 +267,10 @@ async def _wait_and_render(
     wait_seconds: float | None,
     preview: PreviewMode,
 ) -> CallToolResult:
-    wait = state.wait_seconds if wait_seconds is None else min(wait_seconds, MAX_WAIT)
+    wait = state.wait_seconds if wait_seconds is None else min(wait_seconds, MAX_WAIT_SECONDS)
 
     async def report(t: Task) -> None:
-        saved = f", {len(t.images)}/{t.request.n} saved" if t.images else ""
-        await ctx.report_progress(t.progress, 100, message=f"{t.id}: {t.status}{saved}")
+        await ctx.report_progress(t.progress, 100, message=f"{t.id}: {t.status}{t.saved_note}")
 
     if not task.is_terminal and wait > 0:
         task = await state.engine.wait(task.id, wait, on_progress=report)

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from imagegen_mcp.errors import CREATE_NOT_SENT
-from imagegen_mcp.models import Task
+from imagegen_mcp.models import OPEN_STATUSES, Task, TaskStatus
 
 
 class ImageView(BaseModel):
@@ -35,9 +35,7 @@ class ErrorView(BaseModel):
 
 class TaskView(BaseModel):
     task_id: str
-    status: str = Field(
-        description="submitting | pending | processing | completed | failed | unknown | expired"
-    )
+    status: TaskStatus
     progress: int
     kind: str
     model: str
@@ -54,7 +52,7 @@ class TaskView(BaseModel):
 
 class TaskSummary(BaseModel):
     task_id: str
-    status: str
+    status: TaskStatus
     progress: int
     kind: str
     prompt: str
@@ -132,13 +130,13 @@ def next_step(task: Task) -> str:
     if task.status == "completed":
         paths = "; ".join(img.path for img in task.images)
         return f"Done: {len(task.images)} image(s) saved: {paths}. Use these paths directly."
-    if task.status in ("pending", "processing", "submitting"):
-        saved = f", {len(task.images)}/{task.request.n} saved" if task.images else ""
+    if task.status in OPEN_STATUSES:
         note = f" Last problem: {task.error.message}" if task.error else ""
         return (
-            f"Still {task.status} ({task.progress}%{saved}). Call get_task('{tid}') to keep "
-            "waiting - do not call generate_image or edit_image again: that starts and charges "
-            f"a new task. The server keeps polling and saves the images meanwhile.{note}"
+            f"Still {task.status} ({task.progress}%{task.saved_note}). Call get_task('{tid}') to "
+            "keep waiting - do not call generate_image or edit_image again: that starts and "
+            "charges a new task. The server keeps polling and saves the images meanwhile."
+            f"{note}"
         )
     error = task.error.message if task.error else "no details"
     if task.status == "unknown":
