@@ -212,3 +212,24 @@ async def test_an_image_not_saved_yet_says_to_wait(client: Client, sandbox: Sand
     task_id = (started.structured_content or {})["task_id"]
     with pytest.raises(MCPError, match="not saved yet: call get_task"):
         await client.read_resource(f"image://{task_id}/0")
+
+
+async def test_an_image_uri_whose_file_became_a_link_outside_is_refused(
+    client: Client, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox
+) -> None:
+    from mcp import MCPError
+
+    first = await client.call_tool("generate_image", {"prompt": "seed image"})
+    image = (first.structured_content or {})["images"][0]
+    saved = Path(image["path"])
+    secret = photo(tmp_path_factory.mktemp("outside") / "secret.jpg")
+    saved.unlink()
+    saved.symlink_to(secret)
+    result = await client.call_tool(
+        "generate_image", {"prompt": "x", "reference_images": [image["uri"]]}
+    )
+    assert result.is_error and "outside the output folder" in text_of(result)
+    assert sandbox.counters.uploads == 0
+    assert sandbox.counters.create_requests == 1  # the seed only
+    with pytest.raises(MCPError, match="outside the output folder"):
+        await client.read_resource(image["uri"])

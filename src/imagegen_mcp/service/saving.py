@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -43,21 +43,14 @@ def expired_error() -> TaskError:
     )
 
 
+@dataclass(eq=False)
 class ResultSaver:
-    def __init__(
-        self,
-        store: TaskStore,
-        client: EvoLinkClient,
-        files: ImageSaver,
-        notify: Callable[[str], None],
-        config: SavingConfig,
-    ) -> None:
-        self._store = store
-        self._client = client
-        self._files = files
-        self._notify = notify
-        self._config = config
-        self._failures: dict[str, int] = {}
+    store: TaskStore
+    client: EvoLinkClient
+    files: ImageSaver
+    notify: Callable[[str], None]  # a task changed: wake whoever waits for it
+    config: SavingConfig
+    _failures: dict[str, int] = field(default_factory=dict, init=False)
 
     async def save(self, task: Task) -> float | None:
         """Save every image of a task that finished upstream; seconds until the next try, or
@@ -79,7 +72,7 @@ class ResultSaver:
                     tg.start_soon(self._save_one, task, index, url, expires, errors)
         task = await self._reload(task)
         if not errors:
-            await self._files.write_sidecar(task)
+            await self.files.write_sidecar(task)
             await self._finish(task, "completed", None)
             return None
         expired = expires is not None and time.time() > expires.timestamp()
@@ -89,12 +82,12 @@ class ResultSaver:
         storage = [e for e in errors if isinstance(e, StorageError)]
         if storage:
             error = TaskError(code="storage_error", message=str(storage[0]), retryable=True)
-            await self._store.note_error(task.id, error)
-            self._notify(task.id)
-            return self._config.storage_backoff
+            await self.store.note_error(task.id, error)
+            self.notify(task.id)
+            return self.config.storage_backoff
         attempts = self._failures.get(task.id, 0) + 1
         self._failures[task.id] = attempts
-        delay = self._config.error_backoff * min(attempts, 6)
+        delay = self.config.error_backoff * min(attempts, 6)
         log.warning("task %s: download failed (%s); retrying in %gs", task.id, errors[0], delay)
         return delay
 
@@ -111,26 +104,26 @@ class ResultSaver:
     ) -> None:
         """Download, verify and record one image; failures are collected, not raised."""
         try:
-            sink = self._files.new_sink()
+            sink = self.files.new_sink()
             try:
-                await self._client.download(url, sink)
+                await self.client.download(url, sink)
             except BaseException:
                 sink.discard()
                 raise
-            image = await self._files.commit(
+            image = await self.files.commit(
                 sink, task=task, index=index, remote_url=url, remote_expires_at=expires
             )
-            await self._store.add_image(task.id, image)
+            await self.store.add_image(task.id, image)
         except ImagegenError as exc:
             errors.append(exc)
             return
-        self._notify(task.id)
+        self.notify(task.id)
 
     async def _finish(self, task: Task, status: Final, error: TaskError | None) -> None:
         self.forget(task.id)
-        await self._store.finish(task.id, status, error)
-        self._notify(task.id)
+        await self.store.finish(task.id, status, error)
+        self.notify(task.id)
 
     async def _reload(self, task: Task) -> Task:
-        fresh = await self._store.get(task.id)
+        fresh = await self.store.get(task.id)
         return fresh if fresh is not None else task

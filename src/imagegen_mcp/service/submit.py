@@ -22,7 +22,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import anyio
@@ -87,37 +87,31 @@ def unanswered_create(cause: str, *, sent: bool) -> tuple[Literal["failed", "unk
     )
 
 
+@dataclass(eq=False)
 class Submitter:
-    def __init__(
-        self,
-        store: TaskStore,
-        client: EvoLinkClient,
-        scheduler: Scheduler,
-        notify: Callable[[str], None],
-        config: SubmitConfig,
-    ) -> None:
-        self._store = store
-        self._client = client
-        self._scheduler = scheduler
-        self._notify = notify
-        self._config = config
-        self._credits_per_image: dict[str, float] = {}
+    store: TaskStore
+    client: EvoLinkClient
+    scheduler: Scheduler  # polls an accepted task; re-checks one it could not settle
+    notify: Callable[[str], None]  # a task changed: wake whoever waits for it
+    config: SubmitConfig
+    #: Credits per image last charged, per model: the budget's estimate for the next create.
+    _credits_per_image: dict[str, float] = field(default_factory=dict, init=False)
 
     async def submit(self, request: TaskRequest, *, client_request_id: str | None) -> Task:
         """Record the intent and send the create (or return the task with the same
         ``client_request_id``). Raises ``BudgetExceeded`` or ``UpstreamError`` when nothing was
         created; an ambiguous create returns the task as ``unknown``."""
-        token = secrets.token_urlsafe(24) if self._config.public_url else None
+        token = secrets.token_urlsafe(24) if self.config.public_url else None
         intent = Intent(
             task_id=new_task_id(),
             request=request,
             client_request_id=client_request_id,
             callback_token=token,
             credits_estimate=self._credits_per_image.get(request.model, 0.0) * request.n,
-            daily_budget=self._config.daily_budget,
+            daily_budget=self.config.daily_budget,
             owner=current_owner(),
         )
-        task, created = await self._store.create_intent(intent)
+        task, created = await self.store.create_intent(intent)
         if not created:
             return task
         # Once the POST may be on the wire its outcome must be recorded, even if our caller
@@ -138,8 +132,8 @@ class Submitter:
             body["image_urls"] = list(request.image_urls)
         if request.mask_url:
             body["mask_url"] = request.mask_url
-        if task.callback_token and self._config.public_url:
-            body["callback_url"] = self._config.public_url + callback_path(task.callback_token)
+        if task.callback_token and self.config.public_url:
+            body["callback_url"] = self.config.public_url + callback_path(task.callback_token)
         return body
 
     async def _create(self, task: Task) -> Task:
@@ -153,12 +147,12 @@ class Submitter:
             nonlocal sent
             if sent:
                 return
-            if not await self._store.mark_sent(task.id, owner):
+            if not await self.store.mark_sent(task.id, owner):
                 raise _NotOurs
             sent = True
 
         try:
-            up = await self._client.create_task(self._body(task), before_send=mark_sent)
+            up = await self.client.create_task(self._body(task), before_send=mark_sent)
         except _NotOurs:
             # Settled by another process meanwhile (it judged us gone): nothing was sent.
             log.warning("task %s: no longer this process's create; not sent", task.id)
@@ -182,7 +176,7 @@ class Submitter:
                 await self._settle(task, owner, status, error, sent=sent)
             except Exception:  # the store may be what failed: recovery settles it once stale
                 log.exception("task %s: could not record the failed create", task.id)
-                self._scheduler.schedule(task.id, self._config.stale_submit)
+                self.scheduler.schedule(task.id, self.config.stale_submit)
             raise
         return await self._record_accepted(task, up)
 
@@ -196,8 +190,8 @@ class Submitter:
         sent: bool,
     ) -> None:
         # As read (our owner, our sent state): never over another process's retry.
-        if await self._store.settle_create(task.id, status, error, owner=owner, sent=sent):
-            self._notify(task.id)
+        if await self.store.settle_create(task.id, status, error, owner=owner, sent=sent):
+            self.notify(task.id)
 
     async def _record_accepted(self, task: Task, up: UpstreamTask) -> Task:
         """Record a created (paid) task, retrying the write: its upstream id exists nowhere
@@ -210,7 +204,7 @@ class Submitter:
                     log.exception(
                         "task %s: created upstream as %s but could not record it", task.id, up.id
                     )
-                    self._scheduler.schedule(task.id, self._config.stale_submit)
+                    self.scheduler.schedule(task.id, self.config.stale_submit)
                     raise
                 log.warning("task %s: recording upstream id %s failed; retrying", task.id, up.id)
                 await anyio.sleep(0.2 * 2**attempt)
@@ -224,7 +218,7 @@ class Submitter:
         status: Literal["pending", "processing"] = (
             "processing" if upstream_status(up) == "processing" else "pending"
         )
-        recorded = await self._store.record_accepted(
+        recorded = await self.store.record_accepted(
             task.id,
             upstream_id=up.id,
             status=status,
@@ -235,12 +229,12 @@ class Submitter:
         if recorded is None:
             log.error("task %s: created upstream as %s, but settled meanwhile", task.id, up.id)
             return await self._reload(task)
-        self._scheduler.track(task.id, up.task_info.estimated_time)
-        self._notify(task.id)
+        self.scheduler.track(task.id, up.task_info.estimated_time)
+        self.notify(task.id)
         return recorded
 
     async def _reload(self, task: Task) -> Task:
-        fresh = await self._store.get(task.id)
+        fresh = await self.store.get(task.id)
         return fresh if fresh is not None else task
 
 
