@@ -174,6 +174,16 @@ async def test_client_request_id_returns_the_same_task_without_paying_again(
     assert sandbox.counters.creates == 1
 
 
+async def test_client_request_id_reused_for_another_request_is_refused_naming_fields(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    first = await engine.submit(req("a cat"), client_request_id="job-7")
+    with pytest.raises(InputError, match=r"different prompt, size\)") as refused:
+        await engine.submit(req("a dog", size="3:2"), client_request_id="job-7")
+    assert first.id in str(refused.value) and "new client_request_id" in str(refused.value)
+    assert sandbox.counters.create_requests == 1
+
+
 async def test_daily_budget_refuses_new_tasks_once_reached(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -233,6 +243,13 @@ async def test_wait_returns_current_state_at_deadline_and_task_continues(
 async def test_unknown_task_id_names_the_way_out(engine: TaskEngine) -> None:
     with pytest.raises(TaskNotFound, match="list_tasks"):
         await engine.get("ig-000000000000")
+
+
+async def test_waits_on_unknown_task_ids_leave_nothing_behind(engine: TaskEngine) -> None:
+    for i in range(50):
+        with pytest.raises(TaskNotFound):
+            await engine.wait(f"ig-{i:012d}", 1.0)
+    assert engine._events == {}
 
 
 async def test_unwritable_output_dir_keeps_task_retrievable_then_saves(

@@ -94,7 +94,7 @@ def test_creates_of_a_dead_process_are_settled_at_once_and_never_resent(tmp_path
                     # The agent calls again with the same client_request_id: the same task is
                     # sent (a different request under that id is refused); a third call sends
                     # nothing.
-                    with pytest.raises(InputError, match="belongs to another request"):
+                    with pytest.raises(InputError, match="was used for another request"):
                         await engine.submit(req("changed"), client_request_id="crid-1")
                     again = await engine.submit(req("never sent"), client_request_id="crid-1")
                     assert again.id == "ig-unsent00000"

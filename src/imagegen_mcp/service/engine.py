@@ -173,7 +173,11 @@ class TaskEngine:
         seen: tuple[str, int, int] | None = None
         while True:
             event = self._event(task_id)  # taken before reading, so no change is missed
-            task = await self.get(task_id)
+            try:
+                task = await self.get(task_id)
+            except TaskNotFound:
+                self._events.pop(task_id, None)  # no task will ever set it
+                raise
             state = (task.status, task.progress, len(task.images))
             if on_progress is not None and state != seen:
                 await on_progress(task)

@@ -29,9 +29,19 @@ class Intent:
     owner: str | None = None
 
 
-def _billing_shape(request: TaskRequest) -> tuple[str, str, str, str, int]:
-    """What makes two requests the same paid work (uploaded input URLs may differ)."""
-    return (request.kind, request.prompt, request.model, request.size, request.n)
+def _differences(first: TaskRequest, second: TaskRequest) -> list[str]:
+    """The arguments in which two requests differ as paid work (uploaded input URLs may differ
+    between two uploads of the same image, so only their count and the mask's presence count)."""
+    shapes = {
+        "kind": (first.kind, second.kind),
+        "prompt": (first.prompt, second.prompt),
+        "model": (first.model, second.model),
+        "size": (first.size, second.size),
+        "n": (first.n, second.n),
+        "number of input images": (len(first.image_urls), len(second.image_urls)),
+        "mask": (first.mask_url is None, second.mask_url is None),
+    }
+    return [name for name, (a, b) in shapes.items() if a != b]
 
 
 def spent_since(conn: sqlite3.Connection, since: float) -> float:
@@ -58,18 +68,16 @@ def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple
             conn, "SELECT * FROM tasks WHERE client_request_id = ?", (intent.client_request_id,)
         )
         if known is not None:
-            if (
-                known.status != "failed"
-                or known.error is None
-                or known.error.code != CREATE_NOT_SENT
-            ):
-                return known, False
-            if _billing_shape(known.request) != _billing_shape(intent.request):
+            differ = _differences(known.request, intent.request)
+            if differ:
                 raise InputError(
-                    f"client_request_id {intent.client_request_id!r} belongs to another request "
-                    f"({known.id}, never sent). Call again with the same prompt, model, size and "
-                    "n, or with a new client_request_id."
+                    f"client_request_id {intent.client_request_id!r} was used for another request "
+                    f"(task {known.id}; different {', '.join(differ)}). Call again with the same "
+                    "arguments to get that task, or use a new client_request_id."
                 )
+            never_sent = known.error is not None and known.error.code == CREATE_NOT_SENT
+            if known.status != "failed" or not never_sent:
+                return known, False
             retry = known
     if intent.daily_budget is not None:
         spent = spent_since(conn, now - BUDGET_WINDOW)
