@@ -44,6 +44,9 @@ class ModelSpec:
     max_reference_bytes: int
     supports_mask: bool
     max_prompt_chars: int = MAX_PROMPT_CHARS
+    #: Credits per image the docs quote (None: not stated). Only a seed for the daily budget's
+    #: estimate until a real charge for the model has been seen.
+    price_hint: float | None = None
 
 
 _MB = 1024 * 1024
@@ -51,9 +54,13 @@ _MB = 1024 * 1024
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("gpt-4o-image", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=True),
+        ModelSpec(
+            "gpt-4o-image", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=True, price_hint=2.5
+        ),
         ModelSpec("gpt-image-1.5-lite", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=False),
-        ModelSpec("gpt-image-1.5-beta", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=False),
+        ModelSpec(
+            "gpt-image-1.5-beta", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=False, price_hint=0.9
+        ),
     )
 }
 

@@ -30,7 +30,7 @@ import anyio
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
 from imagegen_mcp.errors import CREATE_NOT_SENT, AmbiguousCreate, UpstreamError
-from imagegen_mcp.models import Task, TaskError, TaskRequest
+from imagegen_mcp.models import MODELS, Task, TaskError, TaskRequest
 from imagegen_mcp.service.statuses import upstream_status
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.intents import Intent
@@ -96,18 +96,45 @@ class Submitter:
     config: SubmitConfig
     #: Credits per image last charged, per model: the budget's estimate for the next create.
     _credits_per_image: dict[str, float] = field(default_factory=dict, init=False)
+    _pricing: dict[str, anyio.Lock] = field(default_factory=dict, init=False)
 
     async def submit(self, request: TaskRequest, *, client_request_id: str | None) -> Task:
         """Record the intent and send the create (or return the task with the same
         ``client_request_id``). Raises ``BudgetExceeded`` or ``UpstreamError`` when nothing was
         created; an ambiguous create returns the task as ``unknown``."""
+        estimate = await self._estimate(request)
+        if estimate is not None or self.config.daily_budget is None:
+            return await self._submit(request, client_request_id, estimate)
+        # A budget, and no price known for the model: one create at a time, whose answer
+        # tells the price to the next (the store refuses a second process's meanwhile).
+        lock = self._pricing.setdefault(request.model, anyio.Lock())
+        async with lock:
+            estimate = await self._estimate(request)
+            return await self._submit(request, client_request_id, estimate)
+
+    async def _estimate(self, request: TaskRequest) -> float | None:
+        """Credits the request should reserve: the last charge seen for its model (here or in
+        the store, so it survives restarts), else the docs' price, else unknown."""
+        per_image = self._credits_per_image.get(request.model)
+        if per_image is None:
+            per_image = await self.store.credits_per_image(request.model)
+            if per_image is None:
+                spec = MODELS.get(request.model)
+                per_image = spec.price_hint if spec is not None else None
+            if per_image is not None:
+                self._credits_per_image[request.model] = per_image
+        return None if per_image is None else per_image * request.n
+
+    async def _submit(
+        self, request: TaskRequest, client_request_id: str | None, estimate: float | None
+    ) -> Task:
         token = secrets.token_urlsafe(24) if self.config.public_url else None
         intent = Intent(
             task_id=new_task_id(),
             request=request,
             client_request_id=client_request_id,
             callback_token=token,
-            credits_estimate=self._credits_per_image.get(request.model, 0.0) * request.n,
+            credits_estimate=estimate,
             daily_budget=self.config.daily_budget,
             owner=current_owner(),
         )

@@ -26,7 +26,7 @@ from imagegen_mcp.models import (
     TaskStatus,
     sources_of,
 )
-from imagegen_mcp.storage.intents import Intent, record_intent, spent_since
+from imagegen_mcp.storage.intents import Intent, credits_per_image, record_intent, spent_since
 from imagegen_mcp.storage.migrations import migrate
 from imagegen_mcp.storage.rows import find_task, task_from_row
 
@@ -279,6 +279,10 @@ class TaskStore:
             return {row[0]: int(row[1]) for row in rows}
 
         return await self._run(_counts)
+
+    async def credits_per_image(self, model: str) -> float | None:
+        """What the upstream last reserved per image for ``model`` (any process's tasks)."""
+        return await self._run(lambda: credits_per_image(self._conn, model))
 
     async def spent_since(self, since: float) -> float:
         return await self._run(lambda: spent_since(self._conn, since))

@@ -24,7 +24,7 @@ class Intent:
     request: TaskRequest
     client_request_id: str | None = None
     callback_token: str | None = None
-    credits_estimate: float = 0.0
+    credits_estimate: float | None = None  # None: the model's price is not known yet
     daily_budget: float | None = None
     owner: str | None = None
 
@@ -55,6 +55,41 @@ def spent_since(conn: sqlite3.Connection, since: float) -> float:
     return float(row[0])
 
 
+def credits_per_image(conn: sqlite3.Connection, model: str) -> float | None:
+    """What the upstream last reserved per image for ``model``, from any process's tasks."""
+    row = conn.execute(
+        """SELECT credits_reserved / n FROM tasks WHERE model = ? AND upstream_id IS NOT NULL
+           AND credits_reserved > 0 ORDER BY submitted_at DESC LIMIT 1""",
+        (model,),
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def _check_budget(conn: sqlite3.Connection, now: float, intent: Intent, budget: float) -> None:
+    """The credits reserved in any 24 h exceed the budget by at most one task's cost: a task is
+    refused once the budget is spent, or when its estimate does not fit; while a model's price
+    is unknown only one create for it may be in flight (its answer tells the price)."""
+    spent = spent_since(conn, now - BUDGET_WINDOW)
+    estimate = intent.credits_estimate
+    if spent >= budget or (estimate is not None and spent + estimate > budget):
+        needs = "" if estimate is None else f"; this request needs about {estimate:g}"
+        raise BudgetExceeded(
+            f"Daily credit budget reached: {spent:g} of {budget:g} credits used in the last "
+            f"24 hours{needs}. Wait, or raise IMAGEGEN_MAX_CREDITS_PER_DAY."
+        )
+    if estimate is None:
+        busy = conn.execute(
+            """SELECT 1 FROM tasks WHERE model = ? AND status = 'submitting'
+               AND credits_reserved = 0 AND id != ?""",
+            (intent.request.model, intent.task_id),
+        ).fetchone()
+        if busy is not None:
+            raise BudgetExceeded(
+                f"The price of {intent.request.model} is not known yet and another task for it "
+                "is being created: with a daily budget set, call again in a few seconds."
+            )
+
+
 def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple[Task, bool]:
     """Insert the ``submitting`` row, inside the caller's transaction. Returns (task, created).
 
@@ -80,12 +115,7 @@ def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple
                 return known, False
             retry = known
     if intent.daily_budget is not None:
-        spent = spent_since(conn, now - BUDGET_WINDOW)
-        if spent + intent.credits_estimate > intent.daily_budget:
-            raise BudgetExceeded(
-                f"Daily credit budget reached: {spent:g} of {intent.daily_budget:g} credits used "
-                "in the last 24 hours. Wait, or raise IMAGEGEN_MAX_CREDITS_PER_DAY."
-            )
+        _check_budget(conn, now, intent, intent.daily_budget)
     task_id = intent.task_id
     if retry is not None:
         task_id = retry.id
@@ -93,7 +123,7 @@ def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple
             "UPDATE tasks SET status = 'submitting', error_code = NULL, error_message = NULL, "
             "error_retryable = NULL, sent_at = NULL, owner = ?, credits_reserved = ?, "
             "created_at = ?, updated_at = ? WHERE id = ? AND status = 'failed'",
-            (intent.owner, intent.credits_estimate, now, now, task_id),
+            (intent.owner, intent.credits_estimate or 0.0, now, now, task_id),
         )
     else:
         request = intent.request
@@ -113,7 +143,7 @@ def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple
                 request.n,
                 json.dumps(request.image_urls),
                 request.mask_url,
-                intent.credits_estimate,
+                intent.credits_estimate or 0.0,
                 now,
                 now,
                 intent.owner,
