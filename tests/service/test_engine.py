@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -330,3 +330,69 @@ def test_unanswered_create_is_settled_only_once_stale(tmp_path: Path) -> None:
             assert sb.counters.create_requests == 0
 
     anyio.run(scenario)
+
+
+async def test_a_full_disk_is_reported_on_the_task_then_saving_recovers(
+    engine: TaskEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from imagegen_mcp.storage.files import ImageSaver, TempFileSink
+
+    class FullDisk:
+        """The sink's file on a disk with no room left: every write fails as the OS says."""
+
+        def __init__(self, file: Any) -> None:
+            self._file = file
+
+        def write(self, chunk: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._file, name)
+
+    real_new_sink = ImageSaver.new_sink
+
+    def new_sink(self: ImageSaver) -> TempFileSink:
+        sink = real_new_sink(self)
+        sink._file = FullDisk(sink._file)  # type: ignore[assignment]  # a stand-in file
+        return sink
+
+    monkeypatch.setattr(ImageSaver, "new_sink", new_sink)
+    task = await engine.submit(req("no room"))
+    with anyio.fail_after(WAIT):
+        current = await engine.wait(task.id, WAIT, until=lambda t: t.error is not None)
+    assert current.status == "processing" and current.error is not None
+    assert current.error.code == "storage_error"
+    assert "No space left" in current.error.message and "Free disk space" in current.error.message
+    monkeypatch.undo()  # space is back
+    done = await finish(engine, task)
+    assert done.status == "completed" and done.error is None and len(done.images) == 1
+
+
+async def test_a_deleted_or_damaged_saved_file_is_downloaded_again(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    done = await finish(engine, await engine.submit(req("keep me", n=2)))
+    first, second = (Path(img.path) for img in done.images)
+    original = first.read_bytes()
+    first.unlink()
+    second.write_bytes(b"garbage")
+    task, problems = await engine.check_files(done)
+    assert problems == {}
+    assert first.read_bytes() == original
+    assert hashlib.sha256(second.read_bytes()).hexdigest() == task.images[1].sha256
+    _image, data = await engine.saved_image(done.id, 0)
+    assert data == original
+
+
+async def test_a_lost_file_whose_link_expired_is_reported_not_a_crash(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
+    done = await finish(engine, await engine.submit(req("gone for good")))
+    Path(done.images[0].path).unlink()
+    sandbox.advance(sandbox.config.result_ttl + 10)
+    _task, problems = await engine.check_files(done)
+    assert "is missing" in problems[0] and "generate it again" in problems[0]
+    with pytest.raises(InputError, match="is missing"):
+        await engine.saved_image(done.id, 0)

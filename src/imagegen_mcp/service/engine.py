@@ -11,6 +11,7 @@ cancels the task.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,8 @@ from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
 
 __all__ = ["EngineConfig", "ProgressCallback", "TaskEngine", "callback_path"]
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Task], Awaitable[None]]
 
@@ -69,6 +72,7 @@ class TaskEngine:
                 error_backoff=polling.error_backoff, storage_backoff=polling.storage_backoff
             ),
         )
+        self._saving = saving
         self.poller = Poller(store, client, saving, self._notify, polling)
         self._submitter = Submitter(
             store,
@@ -133,6 +137,26 @@ class TaskEngine:
             )
         return task
 
+    async def check_files(self, task: Task) -> tuple[Task, dict[int, str]]:
+        """The task with every saved file checked: a deleted or damaged one is downloaded again
+        while its link is valid. Returns the task and, per image index still not as saved, a
+        sentence saying what happened and what to do."""
+        problems: dict[int, str] = {}
+        restored = False
+        for image in task.images:
+            problem = await self.saver.check(image)
+            if problem is None:
+                continue
+            if await self._saving.restore(task, image):
+                log.warning("task %s: image %d was %s; saved again", task.id, image.index, problem)
+                restored = True
+                continue
+            problems[image.index] = (
+                f"The file of image {image.index} ({image.path}) is {problem}, and it cannot be "
+                "downloaded again (its link has expired or failed): generate it again if needed."
+            )
+        return (await self.get(task.id) if restored else task), problems
+
     async def saved_image(self, task_id: str, index: int) -> tuple[SavedImage, bytes]:
         """A saved image and its bytes, read only from inside the output folder."""
         task = await self.get(task_id)
@@ -153,8 +177,12 @@ class TaskEngine:
             raise InputError(f"Image {index} of task {task_id} is outside the output folder.")
         try:
             return image, await anyio.Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(f"The saved file {path} is gone: {exc.strerror}.") from None
+        except OSError:
+            pass
+        _task, problems = await self.check_files(task)  # gone: download it again if possible
+        if index in problems:
+            raise InputError(problems[index])
+        return image, await anyio.Path(path).read_bytes()
 
     async def wait(
         self,

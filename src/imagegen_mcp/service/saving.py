@@ -19,7 +19,7 @@ import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.errors import ImagegenError, StorageError, UpstreamNotFound
-from imagegen_mcp.models import Task, TaskError
+from imagegen_mcp.models import SavedImage, Task, TaskError
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
 
@@ -90,6 +90,18 @@ class ResultSaver:
         delay = self.config.error_backoff * min(attempts, 6)
         log.warning("task %s: download failed (%s); retrying in %gs", task.id, errors[0], delay)
         return delay
+
+    async def restore(self, task: Task, image: SavedImage) -> bool:
+        """Download a saved image again (its file was deleted or damaged) while its link is
+        still valid; whether it is saved again."""
+        expires = image.remote_expires_at
+        if image.remote_url is None or expires is None or time.time() >= expires.timestamp():
+            return False
+        errors: list[ImagegenError] = []
+        await self._save_one(task, image.index, image.remote_url, expires, errors)
+        if errors:
+            log.warning("task %s: image %d not saved again: %s", task.id, image.index, errors[0])
+        return not errors
 
     def forget(self, task_id: str) -> None:
         self._failures.pop(task_id, None)

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -31,22 +32,29 @@ DECODE_SLOTS = 2
 class TempFileSink:
     """A download target in the output directory's partial folder; hashes as it writes."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, on_error: Callable[[OSError], StorageError]) -> None:
         self._file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed in commit/discard
             dir=directory, prefix=f"dl-{file_tag()}-", suffix=".part", delete=False
         )
         self.path = Path(self._file.name)
+        self._on_error = on_error  # a full disk is a storage error, reported on the task
         self._hash = hashlib.sha256()
         self.size = 0
 
     def reset(self) -> None:
-        self._file.seek(0)
-        self._file.truncate()
+        try:
+            self._file.seek(0)
+            self._file.truncate()
+        except OSError as exc:
+            raise self._on_error(exc) from exc
         self._hash = hashlib.sha256()
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            raise self._on_error(exc) from exc
         self._hash.update(chunk)
         self.size += len(chunk)
 
@@ -108,7 +116,7 @@ class ImageSaver:
     def new_sink(self) -> TempFileSink:
         try:
             self._partial.mkdir(parents=True, exist_ok=True)
-            return TempFileSink(self._partial)
+            return TempFileSink(self._partial, self._storage_error)
         except OSError as exc:
             raise self._storage_error(exc) from exc
 
@@ -173,6 +181,26 @@ class ImageSaver:
             return target
 
         return await anyio.to_thread.run_sync(_write)
+
+    async def check(self, image: SavedImage) -> str | None:
+        """Why a saved image can no longer be served as saved ("missing", "damaged"), or None."""
+
+        def _check() -> str | None:
+            path = Path(image.path)
+            try:
+                if not self.contains(path) or path.stat().st_size != image.bytes:
+                    return "damaged" if path.exists() else "missing"
+                digest = hashlib.sha256()
+                with path.open("rb") as fh:
+                    while chunk := fh.read(1024 * 1024):
+                        digest.update(chunk)
+            except FileNotFoundError:
+                return "missing"
+            except OSError:
+                return "damaged"
+            return None if digest.hexdigest() == image.sha256 else "damaged"
+
+        return await anyio.to_thread.run_sync(_check)
 
     def task_dir(self, task: Task) -> Path:
         return self.output_dir / task.created_at.astimezone().strftime("%Y-%m-%d")

@@ -274,12 +274,25 @@ async def _wait_and_render(
 
     if not task.is_terminal and wait > 0:
         task = await state.engine.wait(task.id, wait, on_progress=report)
-    return await render(task, preview, state.preview)
+    # A saved file deleted or damaged since is downloaded again, or reported and left out.
+    task, problems = await state.engine.check_files(task)
+    return await render(task, preview, state.preview, problems)
 
 
-async def render(task: Task, mode: PreviewMode, policy: PreviewPolicy) -> CallToolResult:
+async def render(
+    task: Task,
+    mode: PreviewMode,
+    policy: PreviewPolicy,
+    problems: dict[int, str] | None = None,
+) -> CallToolResult:
     """The tool result: next-step text, one preview and one resource link per image."""
+    if problems:
+        task = task.model_copy(
+            update={"images": [img for img in task.images if img.index not in problems]}
+        )
     view = task_view(task)
+    if problems:
+        view.next_step = " ".join([*problems.values(), view.next_step])
     content: list[ContentBlock] = [TextContent(type="text", text=view.next_step)]
     for img in task.images:
         shown = await make_preview(Path(img.path), img.mime_type, mode, policy)
