@@ -396,3 +396,19 @@ async def test_a_lost_file_whose_link_expired_is_reported_not_a_crash(
     assert "is missing" in problems[0] and "generate it again" in problems[0]
     with pytest.raises(InputError, match="is missing"):
         await engine.saved_image(done.id, 0)
+
+
+async def test_downloads_that_can_never_succeed_are_given_up_after_bounded_attempts(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    settings = make_settings(sandbox, tmp_path / "home")
+    async with open_engine(settings, poller=replace(FAST_POLLER, download_attempts=3)) as engine:
+        sandbox.faults.queue("download", "corrupt", times=1000)
+        done = await finish(engine, await engine.submit(req("never intact")))
+        assert done.status == "failed" and done.error is not None
+        assert done.error.code == "download_failed" and "3 attempt(s)" in done.error.message
+        assert "corrupt" in done.error.message and done.images == []
+    # A complete body that does not decode is not retried by the client: one per round.
+    assert sandbox.counters.downloads == 3

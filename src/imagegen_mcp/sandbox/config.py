@@ -16,7 +16,7 @@ SANDBOX_API_KEY = "sk-evo-sandbox"
 Route = Literal["create", "get", "upload", "download", "credits"]
 ROUTES: tuple[str, ...] = get_args(Route)
 
-FaultName = Literal["drop", "create_then_502", "create_then_drop", "truncate", "slow"]
+FaultName = Literal["drop", "create_then_502", "create_then_drop", "truncate", "slow", "corrupt"]
 #: An HTTP status answered with the error envelope, or a named misbehaviour.
 FaultKind = int | FaultName
 
@@ -24,7 +24,7 @@ _NAMED_FAULTS: dict[str, frozenset[str]] = {
     "create": frozenset({"drop", "create_then_502", "create_then_drop"}),
     "get": frozenset({"drop"}),
     "upload": frozenset({"drop"}),
-    "download": frozenset({"drop", "truncate", "slow"}),
+    "download": frozenset({"drop", "truncate", "slow", "corrupt"}),
     "credits": frozenset({"drop"}),
 }
 

@@ -158,7 +158,9 @@ def plain_fault_response(
 
 
 def body_response(data: bytes, media_type: str, kind: FaultKind | None, faults: Faults) -> Response:
-    """Serve a download, honouring the download-only faults (truncate, slow)."""
+    """Serve a download, honouring the download-only faults (truncate, slow, corrupt)."""
+    if kind == "corrupt":  # complete, of the right length, and not an image
+        return Response(bytes(len(data)), media_type=media_type)
     if kind == "truncate":
         return truncated_response(data, media_type)
     if kind == "slow":

@@ -69,7 +69,9 @@ class TaskEngine:
             saver,
             self._notify,
             SavingConfig(
-                error_backoff=polling.error_backoff, storage_backoff=polling.storage_backoff
+                error_backoff=polling.error_backoff,
+                storage_backoff=polling.storage_backoff,
+                max_attempts=polling.download_attempts,
             ),
         )
         self._saving = saving

@@ -38,6 +38,7 @@ class PollerConfig:
     concurrency: int = 32
     error_backoff: float = 5.0  # after a failed GET or download (retries already spent)
     storage_backoff: float = 30.0  # after a disk error
+    download_attempts: int = 8  # rounds of failed downloads before a task is given up on
     stale_submit: float = 300.0  # an unanswered create older than this is declared unknown
 
 

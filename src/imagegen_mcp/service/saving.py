@@ -32,6 +32,9 @@ Final = Literal["completed", "failed", "expired"]
 class SavingConfig:
     error_backoff: float = 5.0  # after a failed download (its retries already spent)
     storage_backoff: float = 30.0  # after a disk error
+    #: Rounds of downloads (each already retried by the client) before a task is given up on:
+    #: corrupt or unsupported bytes never get better, and links last a day.
+    max_attempts: int = 8
 
 
 def expired_error() -> TaskError:
@@ -87,6 +90,15 @@ class ResultSaver:
             return self.config.storage_backoff
         attempts = self._failures.get(task.id, 0) + 1
         self._failures[task.id] = attempts
+        if attempts >= self.config.max_attempts or not any(e.retryable for e in errors):
+            error = TaskError(
+                code="download_failed",
+                message=f"The task finished upstream, but its images could not be downloaded "
+                f"intact ({attempts} attempt(s); last: {errors[0]}). Generate the image again.",
+                retryable=True,
+            )
+            await self._finish(task, "failed", error)
+            return None
         delay = self.config.error_backoff * min(attempts, 6)
         log.warning("task %s: download failed (%s); retrying in %gs", task.id, errors[0], delay)
         return delay
