@@ -199,8 +199,9 @@ def test_public_address_check_covers_embedded_ipv4() -> None:
 async def test_a_blank_prompt_is_refused_before_anything_is_sent(
     client: Client, sandbox: Sandbox
 ) -> None:
-    result = await client.call_tool("generate_image", {"prompt": " \n\t "})
-    assert result.is_error and "prompt is empty" in text_of(result)
+    for blank in (" \n\t ", "\x00\x00", "\x01\x1b\x7f \u200b\n"):
+        result = await client.call_tool("generate_image", {"prompt": blank})
+        assert result.is_error and "prompt is empty" in text_of(result)
     assert sandbox.counters.create_requests == 0
 
 

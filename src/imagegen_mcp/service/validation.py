@@ -16,9 +16,10 @@ def model_spec(name: str) -> ModelSpec:
 
 def validate_request(request: TaskRequest) -> None:
     """Refuse, before anything is paid, what the chosen model cannot do."""
-    if not request.prompt.strip():
+    if not "".join(ch for ch in request.prompt if ch.isprintable()).strip():
         raise InputError(
-            "The prompt is empty (only spaces): pass a description of the image in words."
+            "The prompt is empty (only spaces or control characters): pass a description of "
+            "the image in words."
         )
     spec = model_spec(request.model)
     if request.size not in spec.sizes:

@@ -105,8 +105,11 @@ class ImageSaver:
             cutoff = time.time() - _STALE_PARTIAL_SECONDS
             for leftover in self._partial.glob("dl-*.part"):
                 tag = leftover.name.removeprefix("dl-").rpartition("-")[0]  # drop the random part
-                if file_tag_gone(tag) or leftover.stat().st_mtime < cutoff:
-                    leftover.unlink(missing_ok=True)
+                try:
+                    if file_tag_gone(tag) or leftover.stat().st_mtime < cutoff:
+                        leftover.unlink(missing_ok=True)
+                except FileNotFoundError:
+                    continue  # another live process finished (renamed) it meanwhile
 
         try:
             await anyio.to_thread.run_sync(_prepare)
@@ -174,7 +177,10 @@ class ImageSaver:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = target.with_suffix(".json.part")
-                tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+                # Owner-only, like the images: it holds the prompt and the upload links.
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(json.dumps(record, indent=2, ensure_ascii=False))
                 os.replace(tmp, target)
             except OSError as exc:
                 raise self._storage_error(exc) from exc
