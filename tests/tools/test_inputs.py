@@ -234,3 +234,21 @@ async def test_an_image_uri_whose_file_became_a_link_outside_is_refused(
     assert sandbox.counters.create_requests == 1  # the seed only
     with pytest.raises(MCPError, match="outside the output folder"):
         await client.read_resource(image["uri"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/image.png",
+        "http://10.0.0.1/a.png",
+        "http://[::1]/a.png",
+        "http://localhost:9/a.png",
+        "https://[::ffff:192.168.1.1]/a.png",
+    ],
+)
+async def test_private_reference_urls_are_refused_before_paying(
+    client: Client, sandbox: Sandbox, url: str
+) -> None:
+    result = await client.call_tool("generate_image", {"prompt": "x", "reference_images": [url]})
+    assert result.is_error and "non-public address" in text_of(result)
+    assert sandbox.counters.create_requests == 0

@@ -12,15 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import anyio
 import anyio.to_thread
 
-from imagegen_mcp.api.fetch import fetch_public
+from imagegen_mcp.api.fetch import fetch_public, is_public
 from imagegen_mcp.errors import InputError
 from imagegen_mcp.imaging import ImageInfo, NotAnImage, TooManyPixels, probe
 from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
@@ -72,8 +75,32 @@ class ImageInputs:
         spec = spec.strip()
         if spec.lower().startswith(("http://", "https://")):
             _check_url(spec, what)
+            await self._check_public(spec, what)
             return spec
         return await self.upload(await self.load(spec, model=model, what=what))
+
+    async def _check_public(self, url: str, what: str) -> None:
+        """Refuse, before paying, a URL the upstream would be sent to fetch from a private,
+        loopback or metadata address (it could only fail, or probe a network). A host that does
+        not resolve here is left to the upstream, whose DNS may differ."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.netloc.rsplit("@", 1)[-1] in self._trusted:
+            return
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            try:
+                infos = await anyio.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+            except OSError:
+                return
+            addresses = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
+        private = [str(a) for a in addresses if not is_public(a)]
+        if private:
+            raise InputError(
+                f"The {what} URL {_shown(url)} points at a non-public address ({private[0]}): "
+                "the image service cannot fetch it. Pass a public URL, or the local file's path."
+            )
 
     async def load(self, spec: str, *, model: str, what: str = "image") -> LoadedImage:
         """Read and validate a local path, data URI or ``image://`` URI into memory."""
