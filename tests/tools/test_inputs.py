@@ -215,7 +215,7 @@ async def test_an_image_not_saved_yet_says_to_wait(client: Client, sandbox: Sand
         await client.read_resource(f"image://{task_id}/0")
 
 
-async def test_an_image_uri_whose_file_became_a_link_outside_is_refused(
+async def test_an_image_uri_whose_file_became_a_link_outside_never_yields_its_bytes(
     client: Client, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox
 ) -> None:
     from mcp import MCPError
@@ -223,16 +223,28 @@ async def test_an_image_uri_whose_file_became_a_link_outside_is_refused(
     first = await client.call_tool("generate_image", {"prompt": "seed image"})
     image = (first.structured_content or {})["images"][0]
     saved = Path(image["path"])
+    original = saved.read_bytes()
     secret = photo(tmp_path_factory.mktemp("outside") / "secret.jpg")
     saved.unlink()
     saved.symlink_to(secret)
-    result = await client.call_tool(
+    # While its link is valid, the saved image is downloaded again over the planted link.
+    again = await client.call_tool(
         "generate_image", {"prompt": "x", "reference_images": [image["uri"]]}
     )
-    assert result.is_error and "outside the output folder" in text_of(result)
-    assert sandbox.counters.uploads == 0
-    assert sandbox.counters.create_requests == 1  # the seed only
-    with pytest.raises(MCPError, match="outside the output folder"):
+    assert not again.is_error, text_of(again)
+    assert not saved.is_symlink() and saved.read_bytes() == original
+    assert sandbox.counters.uploads == 1
+    # Once the link has expired, it is refused: by the tools and by resources/read.
+    saved.unlink()
+    saved.symlink_to(secret)
+    sandbox.advance(sandbox.config.result_ttl + 10)
+    refused = await client.call_tool(
+        "generate_image", {"prompt": "y", "reference_images": [image["uri"]]}
+    )
+    assert refused.is_error and "cannot be downloaded again" in text_of(refused)
+    assert sandbox.counters.uploads == 1
+    assert sandbox.counters.create_requests == 2
+    with pytest.raises(MCPError, match="cannot be downloaded again"):
         await client.read_resource(image["uri"])
 
 

@@ -16,12 +16,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
-from imagegen_mcp.errors import InputError, TaskNotFound
+from imagegen_mcp.errors import InputError, StorageError, TaskNotFound
 from imagegen_mcp.models import SavedImage, Task, TaskRequest, TaskStatus
 from imagegen_mcp.service.poller import Poller, PollerConfig
 from imagegen_mcp.service.saving import ResultSaver, SavingConfig
@@ -174,17 +173,14 @@ class TaskEngine:
                 f"Task {task_id} is {task.status} and image {index} is not saved yet: call "
                 "get_task to wait for it."
             )
-        path = Path(image.path)
-        if not self.saver.contains(path):
-            raise InputError(f"Image {index} of task {task_id} is outside the output folder.")
         try:
-            return image, await anyio.Path(path).read_bytes()
-        except OSError:
+            return image, await self.saver.read(image)
+        except StorageError:
             pass
         _task, problems = await self.check_files(task)  # gone: download it again if possible
         if index in problems:
             raise InputError(problems[index])
-        return image, await anyio.Path(path).read_bytes()
+        return image, await self.saver.read(image)
 
     async def wait(
         self,

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+import os
 import re
 import socket
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from imagegen_mcp.errors import InputError
 from imagegen_mcp.imaging import ImageInfo, NotAnImage, TooManyPixels, probe
 from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
 from imagegen_mcp.service.validation import model_spec
+from imagegen_mcp.storage.confined import ConfinementError, read_confined
 
 if TYPE_CHECKING:
     from imagegen_mcp.service.engine import TaskEngine
@@ -202,36 +204,48 @@ class ImageInputs:
 
     async def _read_file(self, path: Path, spec: str, what: str, limit: int) -> LoadedImage:
         shown = _shown(spec)
+        allowed = ", ".join(str(d) for d in self._allowed)
+        outside = InputError(
+            f"The {what} {shown} is outside the directories images may be read from "
+            f"({allowed}). Move it there or add its folder to IMAGEGEN_ALLOWED_DIRS."
+        )
 
         def _read() -> bytes:
             try:
-                resolved = path.resolve()  # follows symlinks and removes '..' before the check
-            except RuntimeError as exc:  # Python < 3.13 reports a symlink loop this way
+                return read_confined(path, self._allowed, limit)
+            except ConfinementError as exc:
+                if exc.real_path is None and "loop" in exc.reason:
+                    raise InputError(
+                        f"The {what} {shown} is a symbolic link loop: pass the real file's path."
+                    ) from exc
+                if exc.reason.startswith("outside"):
+                    raise outside from exc
+                if exc.reason.startswith("not a regular"):
+                    raise InputError(f"The {what} {shown} is not a regular file.") from exc
                 raise InputError(
-                    f"The {what} {shown} is a symbolic link loop: pass the real file's path."
-                ) from exc
-            if not any(resolved.is_relative_to(d) for d in self._allowed):
-                allowed = ", ".join(str(d) for d in self._allowed)
-                raise InputError(
-                    f"The {what} {shown} is outside the directories images may be read from "
-                    f"({allowed}). Move it there or add its folder to IMAGEGEN_ALLOWED_DIRS."
-                )
-            if not resolved.is_file():
-                raise InputError(f"The {what} {shown} does not exist or is not a file.")
-            size = resolved.stat().st_size
-            if size > limit:
-                raise InputError(
-                    f"The {what} {shown} is {size / 1e6:.1f} MB; the limit is {_mb(limit)}. "
+                    f"The {what} {shown} is {exc.reason}; the limit is {_mb(limit)}. "
                     "Downscale or re-encode it first."
-                )
-            with resolved.open("rb") as fh:
-                return fh.read(limit + 1)
+                ) from exc
+            except OSError as exc:
+                # Say nothing of what lies outside the allowed folders, not even whether it
+                # exists.
+                if not any(_resolved(path).is_relative_to(d) for d in self._allowed):
+                    raise outside from exc
+                if isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError):
+                    raise InputError(
+                        f"The {what} {shown} does not exist or is not a file."
+                    ) from exc
+                raise InputError(f"Cannot read the {what} {shown}: {exc.strerror or exc}.") from exc
 
-        try:
-            data = await anyio.to_thread.run_sync(_read)
-        except OSError as exc:
-            raise InputError(f"Cannot read the {what} {shown}: {exc.strerror or exc}.") from exc
+        data = await anyio.to_thread.run_sync(_read)
         return await anyio.to_thread.run_sync(_validate, data, spec, what, limit)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a link loop: judged by its name
+        return Path(os.path.abspath(path))
 
 
 def _mb(limit: int) -> str:

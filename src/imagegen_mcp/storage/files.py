@@ -22,6 +22,7 @@ import anyio.to_thread
 from imagegen_mcp.errors import DownloadError, StorageError
 from imagegen_mcp.imaging import ImageInfo, NotAnImage, probe
 from imagegen_mcp.models import SavedImage, Task
+from imagegen_mcp.storage.confined import ConfinementError, read_confined
 from imagegen_mcp.storage.owner import file_tag, file_tag_gone
 
 PARTIAL_DIR = ".partial"
@@ -187,6 +188,22 @@ class ImageSaver:
             return target
 
         return await anyio.to_thread.run_sync(_write)
+
+    async def read(self, image: SavedImage) -> bytes:
+        """The saved bytes, read only if the file opened lies inside the output folder."""
+
+        def _read() -> bytes:
+            try:
+                data = read_confined(Path(image.path), (self.output_dir.resolve(),), image.bytes)
+            except ConfinementError as exc:
+                raise StorageError(f"The saved file {image.path} is {exc.reason}.") from exc
+            except OSError as exc:
+                raise StorageError(f"The saved file {image.path} is gone: {exc.strerror}.") from exc
+            if len(data) != image.bytes:
+                raise StorageError(f"The saved file {image.path} has changed since it was saved.")
+            return data
+
+        return await anyio.to_thread.run_sync(_read)
 
     async def check(self, image: SavedImage) -> str | None:
         """Why a saved image can no longer be served as saved ("missing", "damaged"), or None."""
