@@ -25,7 +25,7 @@ from imagegen_mcp.errors import (
     AmbiguousCreate,
     AuthError,
     CreateNotSent,
-    DownloadError,
+    DownloadTooLarge,
     InsufficientCredits,
     RateLimited,
     UpstreamError,
@@ -137,7 +137,6 @@ def error_for_response(response: httpx2.Response, what: str) -> UpstreamError:
             detail + ". EvoLink is having trouble; retry later.",
             status=status,
             code=code,
-            retryable=True,
         )
     return UpstreamRejected(
         detail.rstrip(". ") + ". EvoLink refused this request: change it before trying again.",
@@ -258,14 +257,11 @@ class EvoLinkClient:
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             raise _NotSent(
                 f"{what}: could not reach EvoLink ({type(exc).__name__}); nothing was sent.",
-                retryable=True,
             ) from exc
         except httpx2.TransportError as exc:
             if create:
                 raise _ambiguous(what, type(exc).__name__) from exc
-            raise UpstreamUnavailable(
-                f"{what}: connection failed ({type(exc).__name__}).", retryable=True
-            ) from exc
+            raise UpstreamUnavailable(f"{what}: connection failed ({type(exc).__name__}).") from exc
         if response.status_code == 429:
             error = error_for_response(response, what)
             self._limiter.penalize(
@@ -286,7 +282,7 @@ class EvoLinkClient:
                     return response.json()
                 except ValueError as exc:
                     raise UpstreamUnavailable(
-                        f"{what}: EvoLink sent a response that is not JSON.", retryable=True
+                        f"{what}: EvoLink sent a response that is not JSON."
                     ) from exc
         raise AssertionError("unreachable")  # pragma: no cover  # stamina re-raises the last error
 
@@ -337,7 +333,7 @@ class EvoLinkClient:
             return UpstreamTask.model_validate(data)
         except ValueError as exc:
             raise UpstreamUnavailable(
-                f"Checking task {upstream_id}: unexpected answer from EvoLink.", retryable=True
+                f"Checking task {upstream_id}: unexpected answer from EvoLink."
             ) from exc
 
     async def credits(self) -> Credits:
@@ -392,17 +388,15 @@ class EvoLinkClient:
                         async for chunk in response.aiter_bytes(64 * 1024):
                             total += len(chunk)
                             if total > max_bytes:
-                                raise DownloadError(f"{what}: larger than {max_bytes} bytes.")
+                                raise DownloadTooLarge(f"{what}: larger than {max_bytes} bytes.")
                             sink.write(chunk)
                         expected = response.headers.get("content-length")
                         if expected is not None and expected.isdigit() and int(expected) != total:
-                            raise UpstreamUnavailable(
-                                f"{what}: got {total} of {expected} bytes.", retryable=True
-                            )
+                            raise UpstreamUnavailable(f"{what}: got {total} of {expected} bytes.")
                         return response.headers.get("content-type")
                 except httpx2.TransportError as exc:
                     raise UpstreamUnavailable(
-                        f"{what}: connection failed ({type(exc).__name__}).", retryable=True
+                        f"{what}: connection failed ({type(exc).__name__})."
                     ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -410,8 +404,7 @@ class EvoLinkClient:
 def _ambiguous(what: str, why: str) -> AmbiguousCreate:
     return AmbiguousCreate(
         f"{what}: EvoLink's answer was lost ({why}). The task may have been created and "
-        "charged; check the EvoLink dashboard before retrying.",
-        retryable=False,
+        "charged; check the EvoLink dashboard before retrying."
     )
 
 
