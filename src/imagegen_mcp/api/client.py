@@ -10,34 +10,26 @@ other failure after sending raises ``AmbiguousCreate`` and is never resent.
 from __future__ import annotations
 
 import base64
-import email.utils
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx2
 
+from imagegen_mcp.api.errors import ambiguous_create, error_for_response
 from imagegen_mcp.api.ratelimit import RateLimiter
 from imagegen_mcp.api.schemas import Credits, UploadedFile, UpstreamTask
 from imagegen_mcp.errors import (
-    AmbiguousCreate,
-    AuthError,
     CreateNotSent,
     DownloadTooLarge,
-    InsufficientCredits,
     RateLimited,
-    UpstreamError,
-    UpstreamNotFound,
-    UpstreamRejected,
     UpstreamUnavailable,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
-MAX_RETRY_AFTER = 60.0
 
 
 class DownloadSink(Protocol):
@@ -58,91 +50,6 @@ class RetryPolicy:
 
 class _NotSent(UpstreamUnavailable):
     """The request never reached the server: safe to resend even a create."""
-
-
-def _retry_after(response: httpx2.Response) -> float | None:
-    raw = response.headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(raw)))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
-
-
-def _error_fields(response: httpx2.Response) -> tuple[str | None, str, str | None]:
-    """(code, message, type) from either error envelope, or from a files-API failure."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        text = response.text.strip()[:200]
-        return None, text or response.reason_phrase, None
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            code = err.get("code")
-            return (
-                None if code is None else str(code),
-                str(err.get("message") or response.reason_phrase),
-                None if err.get("type") is None else str(err.get("type")),
-            )
-        if isinstance(err, str):
-            return None, err, None
-        if "msg" in body or "message" in body:
-            code = body.get("code")
-            msg = body.get("msg") or body.get("message")
-            return None if code is None else str(code), str(msg), None
-    return None, response.reason_phrase, None
-
-
-def error_for_response(response: httpx2.Response, what: str) -> UpstreamError:
-    """Map an HTTP error answer to our exception types (keyed off the status and ``type``)."""
-    status = response.status_code
-    code, message, etype = _error_fields(response)
-    detail = f"{what}: EvoLink answered HTTP {status}" + (f" ({code})" if code else "")
-    detail += f": {message}" if message else ""
-    if status == 429 or etype == "rate_limit_error":
-        return RateLimited(
-            detail + ". Slow down; retry shortly.", retry_after=_retry_after(response), code=code
-        )
-    if status == 403 and "file" in message.lower() and "quota" in f"{code} {message}".lower():
-        return UpstreamRejected(
-            detail + ". EvoLink's file-hosting quota is used up (uploads expire after 72 hours): "
-            "delete old uploads in the EvoLink dashboard, or pass public image URLs instead of "
-            "local files.",
-            status=status,
-            code=code,
-        )
-    if status in (401, 403):
-        return AuthError(
-            detail + ". Check EVOLINK_API_KEY and that the key may use this model.",
-            status=status,
-            code=code,
-        )
-    if status == 402:
-        return InsufficientCredits(
-            detail + ". The account is out of credits: top up at https://evolink.ai.",
-            status=status,
-            code=code,
-        )
-    if status in (404, 410):
-        return UpstreamNotFound(detail, status=status, code=code)
-    if status >= 500:
-        return UpstreamUnavailable(
-            detail + ". EvoLink is having trouble; retry later.",
-            status=status,
-            code=code,
-        )
-    return UpstreamRejected(
-        detail.rstrip(". ") + ". EvoLink refused this request: change it before trying again.",
-        status=status,
-        code=code,
-    )
 
 
 def _transient(exc: Exception) -> bool | float:
@@ -260,7 +167,7 @@ class EvoLinkClient:
             ) from exc
         except httpx2.TransportError as exc:
             if create:
-                raise _ambiguous(what, type(exc).__name__) from exc
+                raise ambiguous_create(what, type(exc).__name__) from exc
             raise UpstreamUnavailable(f"{what}: connection failed ({type(exc).__name__}).") from exc
         if response.status_code == 429:
             error = error_for_response(response, what)
@@ -269,7 +176,7 @@ class EvoLinkClient:
             )
             raise error
         if create and response.status_code >= 500:
-            raise _ambiguous(what, f"HTTP {response.status_code}")
+            raise ambiguous_create(what, f"HTTP {response.status_code}")
         if response.status_code >= 400:
             raise error_for_response(response, what)
         return response
@@ -323,7 +230,7 @@ class EvoLinkClient:
         try:
             return UpstreamTask.model_validate(response.json())
         except ValueError as exc:
-            raise _ambiguous(what, "an unreadable answer") from exc
+            raise ambiguous_create(what, "an unreadable answer") from exc
 
     async def get_task(self, upstream_id: str) -> UpstreamTask:
         data = await self._json(
@@ -399,13 +306,6 @@ class EvoLinkClient:
                         f"{what}: connection failed ({type(exc).__name__})."
                     ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _ambiguous(what: str, why: str) -> AmbiguousCreate:
-    return AmbiguousCreate(
-        f"{what}: EvoLink's answer was lost ({why}). The task may have been created and "
-        "charged; check the EvoLink dashboard before retrying."
-    )
 
 
 _retry_log_installed = False
