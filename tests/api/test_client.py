@@ -27,7 +27,7 @@ async def test_old_style_sandbox_errors_are_understood() -> None:
             api_key="sk-wrong", api_base=sb.base_url, files_base=sb.base_url
         ) as client:
             with pytest.raises(AuthError, match="EVOLINK_API_KEY"):
-                await client.credits()
+                await client.get_task("task-unified-0-missing")
         assert sb.counters.creates == 0
 
 

@@ -19,7 +19,7 @@ import httpx2
 
 from imagegen_mcp.api.errors import ambiguous_create, error_for_response
 from imagegen_mcp.api.ratelimit import RateLimiter
-from imagegen_mcp.api.schemas import Credits, UploadedFile, UpstreamTask
+from imagegen_mcp.api.schemas import UploadedFile, UpstreamTask
 from imagegen_mcp.errors import (
     CreateNotSent,
     DownloadTooLarge,
@@ -243,11 +243,6 @@ class EvoLinkClient:
                 f"Checking task {upstream_id}: unexpected answer from EvoLink."
             ) from exc
 
-    async def credits(self) -> Credits:
-        data = await self._json("GET", f"{self._api_base}/v1/credits", "Reading credits")
-        token = data.get("data", {}).get("token", {}) if isinstance(data, dict) else {}
-        return Credits.model_validate(token)
-
     # --- files API --------------------------------------------------------------------------
 
     async def upload_base64(
@@ -259,11 +254,6 @@ class EvoLinkClient:
         if file_name:
             payload["file_name"] = file_name
         return await self._upload("/upload/base64", json=payload)
-
-    async def upload_stream(
-        self, content: bytes, mime_type: str, *, file_name: str = "image"
-    ) -> UploadedFile:
-        return await self._upload("/upload/stream", files={"file": (file_name, content, mime_type)})
 
     async def _upload(self, path: str, **kw: Any) -> UploadedFile:
         data = await self._json("POST", f"{self._files_base}/api/v1/files{path}", "Uploading", **kw)
