@@ -12,6 +12,7 @@ import time, so it stays off the server's start-up path.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,7 +61,8 @@ def retry_context(
     """stamina's attempts for one request (``async for attempt in ...: with attempt: ...``)."""
     import stamina
 
-    _install_retry_log()
+    if _logging.wanted:
+        _install_retry_log()
     return stamina.retry_context(
         on=on,
         attempts=policy.attempts,
@@ -70,15 +72,30 @@ def retry_context(
     )
 
 
-_retry_log_installed = False
+class _RetryLogging:
+    wanted = False  # the application asked for it
+    installed = False  # a process-wide hook: installed once
+
+
+_logging = _RetryLogging()
+
+
+def install_retry_logging() -> None:
+    """Log each retry as one INFO line saying what is retried and why, in place of stamina's
+    WARNING (a bare "stamina.retry_scheduled" in the host's log); hooks a host installed are
+    kept. The final failure is logged by whoever handles it.
+
+    Global retry hooks belong to the application, not to a library: the application calls this
+    once as it starts. It takes effect on the first retried request (or now, when stamina is
+    already loaded), so start-up does not import stamina.
+    """
+    _logging.wanted = True
+    if "stamina" in sys.modules:
+        _install_retry_log()
 
 
 def _install_retry_log() -> None:
-    """Replace stamina's WARNING per retry (a bare "stamina.retry_scheduled" in the host's log)
-    with an INFO line that says what is retried and why; the final failure is logged by the
-    caller. Hooks a host application installed (metrics, structlog) are kept."""
-    global _retry_log_installed  # a process-wide hook, installed once
-    if _retry_log_installed:
+    if _logging.installed:
         return
     from stamina.instrumentation import (
         LoggingOnRetryHook,
@@ -89,7 +106,7 @@ def _install_retry_log() -> None:
     default = getattr(LoggingOnRetryHook.hook_factory(), "__qualname__", None)
     kept = [h for h in get_on_retry_hooks() if getattr(h, "__qualname__", "") != default]
     set_on_retry_hooks([*kept, _log_retry])
-    _retry_log_installed = True
+    _logging.installed = True
 
 
 def _log_retry(details: RetryDetails) -> None:
