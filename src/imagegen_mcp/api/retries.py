@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How many attempts one request gets, within how many seconds, and the backoff bounds."""
+
     attempts: int = 4
     timeout: float = 60.0
     wait_initial: float = 0.5
@@ -73,8 +75,10 @@ def retry_context(
 
 
 class _RetryLogging:
+    """Process-wide state of the retry log, in one object a test can swap for a fresh one."""
+
     wanted = False  # the application asked for it
-    installed = False  # a process-wide hook: installed once
+    installed = False  # stamina's hooks are process-wide: ours goes in once
 
 
 _logging = _RetryLogging()
