@@ -84,9 +84,3 @@ class UploadedFile(_Open):
     mime_type: str | None = None
     file_size: int | None = None
     expires_at: str | None = None
-
-
-class Credits(_Open):
-    remaining_credits: float | None = None
-    used_credits: float | None = None
-    unlimited_credits: bool | None = None

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.ratelimit import RateLimiter
+from imagegen_mcp.api.retries import install_retry_logging
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import EngineConfig, TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
@@ -25,6 +26,7 @@ async def open_engine(
     ``poller`` overrides the polling policy (tests and benchmarks use short intervals).
     """
     api_key = settings.require_api_key()
+    install_retry_logging()
     store = await TaskStore.open(settings.db_path)
     try:
         async with EvoLinkClient(

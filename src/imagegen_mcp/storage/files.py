@@ -78,9 +78,7 @@ def _probe(path: Path) -> ImageInfo:
     try:
         return probe(path)
     except NotAnImage as exc:
-        raise DownloadError(
-            f"The downloaded image is corrupt or truncated: {exc}.", retryable=True
-        ) from exc
+        raise DownloadError(f"The downloaded image is corrupt or truncated: {exc}.") from exc
 
 
 class ImageSaver:

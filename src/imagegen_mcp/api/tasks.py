@@ -1,0 +1,51 @@
+"""EvoLink's task API: create a generation task, read one back.
+
+A create makes paid work and has no idempotency key: it is resent only when it certainly
+created nothing (``retries.never_sent``); once it may have arrived, a lost answer raises
+``AmbiguousCreate`` and is never resent, and a create refused until the retries ran out raises
+``CreateNotSent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from imagegen_mcp.api.errors import ambiguous_create
+from imagegen_mcp.api.retries import NotSent, never_sent
+from imagegen_mcp.api.schemas import UpstreamTask
+from imagegen_mcp.api.session import Session
+from imagegen_mcp.errors import CreateNotSent, RateLimited, UpstreamUnavailable
+
+
+async def create_task(
+    session: Session,
+    api_base: str,
+    body: dict[str, Any],
+    *,
+    before_send: Callable[[], Awaitable[None]] | None = None,
+) -> UpstreamTask:
+    what = "Creating the task"
+    url = f"{api_base}/v1/images/generations"
+    try:
+        async for attempt in session.attempts(never_sent):
+            with attempt:
+                response = await session.send(
+                    "POST", url, what, create=True, before_send=before_send, json=body
+                )
+    except (NotSent, RateLimited) as exc:
+        said = str(exc) if isinstance(exc, NotSent) else f"{exc} Nothing was created."
+        raise CreateNotSent(said) from exc
+    try:
+        return UpstreamTask.model_validate(response.json())
+    except ValueError as exc:
+        raise ambiguous_create(what, "an unreadable answer") from exc
+
+
+async def get_task(session: Session, api_base: str, upstream_id: str) -> UpstreamTask:
+    what = f"Checking task {upstream_id}"
+    data = await session.json("GET", f"{api_base}/v1/tasks/{upstream_id}", what)
+    try:
+        return UpstreamTask.model_validate(data)
+    except ValueError as exc:
+        raise UpstreamUnavailable(f"{what}: unexpected answer from EvoLink.") from exc
