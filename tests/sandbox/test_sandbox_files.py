@@ -6,6 +6,7 @@ import base64
 import io
 from typing import Any
 
+import anyio
 import httpx2
 from PIL import Image
 
@@ -179,6 +180,8 @@ async def test_non_images_and_malformed_uploads_are_refused_with_400(
             content=b"--b\r\nno headers",
             headers={"content-type": "multipart/form-data; boundary=b"},
         ),
+        client.post(f"{FILES}/upload/stream", json={"file": "not multipart"}),
+        client.post(f"{FILES}/upload/stream", files={"file": (None, small_png())}),
         client.post(f"{FILES}/upload/url", json={"file_url": 5}),
     ]
     for attempt in attempts:
@@ -209,6 +212,30 @@ async def test_uploads_over_the_size_limit_get_413(start_sandbox: StartSandbox) 
     assert [response.status_code for response in responses] == [413, 413]
     assert responses[0].json()["code"] == 413
     assert fits.status_code == 200
+
+
+async def test_an_unsized_stream_upload_is_cut_off_at_the_limit(
+    start_sandbox: StartSandbox,
+) -> None:
+    sb = await start_sandbox(max_upload_bytes=2000)
+    host, port = sb.base_url.removeprefix("http://").rsplit(":", 1)
+    head = (
+        f"POST {FILES}/upload/stream HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {sb.api_key}\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n\r\n"
+    ).encode()
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n\r\n'
+    filler = bytes(32 * 1024)
+    with anyio.fail_after(10):
+        async with await anyio.connect_tcp(host, int(port)) as stream:
+            await stream.send(head + b"%x\r\n%s\r\n" % (len(part), part))
+            # Past the limit and its framing slack, and never finished: only a server that
+            # counts while it reads can answer now.
+            for _ in range(4):
+                await stream.send(b"%x\r\n%s\r\n" % (len(filler), filler))
+            answer = await stream.receive()
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
+    assert len(sb.files) == 0
 
 
 async def test_quota_overwrite_delete_and_list(start_sandbox: StartSandbox) -> None:

@@ -82,6 +82,13 @@ async def test_streamable_http_requires_the_token_and_reports_progress(
                 f"{base}/mcp", json={}, headers={"Authorization": "Bearer nope"}
             )
             assert wrong.status_code == 401
+            # A loopback bind keeps the SDK's DNS-rebinding guard: a foreign Host is refused.
+            rebound = await http.post(
+                f"{base}/mcp",
+                json={},
+                headers={"Authorization": "Bearer s3cret-token", "Host": "evil.example"},
+            )
+            assert rebound.status_code == 421
 
         progress: list[float] = []
 
@@ -123,3 +130,16 @@ def test_non_loopback_bind_without_token_refuses_to_start(tmp_path: Path) -> Non
     settings = Settings(home=tmp_path)
     with pytest.raises(ConfigError, match="IMAGEGEN_HTTP_TOKEN"):
         http_app(settings, host="0.0.0.0")  # noqa: S104  # the refusal is what is tested
+
+
+async def test_callback_route_answers_503_before_the_engine_has_started(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, http_token="tok")
+    # ASGITransport runs no lifespan: the app is as it is between binding and start-up.
+    transport = httpx2.ASGITransport(app=http_app(settings, host="127.0.0.1"))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        early = await http.post("/callbacks/evolink/some-token", json={"id": "x"})
+        assert early.status_code == 503
+        assert early.json() == {"ok": False}
+        # Only the callback path is exempt from the token.
+        assert (await http.post("/mcp", json={})).status_code == 401
+        assert (await http.get("/callbacks-not-really/x")).status_code == 401

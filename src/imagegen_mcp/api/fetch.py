@@ -14,42 +14,11 @@ import anyio
 import httpx2
 
 from imagegen_mcp.errors import InputError
+from imagegen_mcp.netaddr import IPAddress, is_public
 
 MAX_FETCH_BYTES = 10 * 1024 * 1024
 FETCH_SECONDS = 20.0
 MAX_REDIRECTS = 3
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _embedded_v4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
-    if addr.sixtofour is not None:
-        return addr.sixtofour
-    if addr.teredo is not None:
-        return addr.teredo[1]
-    if addr in _NAT64:
-        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-    packed = addr.packed
-    if packed[:12] == bytes(12) and int(addr) > 1:  # IPv4-compatible ::a.b.c.d
-        return ipaddress.IPv4Address(packed[12:])
-    return None
-
-
-def is_public(addr: IPAddress) -> bool:
-    """Whether ``addr`` is a globally routable unicast address (embedded IPv4 checked too)."""
-    if isinstance(addr, ipaddress.IPv6Address):
-        inner = _embedded_v4(addr)
-        if inner is not None:
-            return is_public(inner)
-    if addr in _CGNAT:
-        return False
-    return addr.is_global and not (
-        addr.is_multicast or addr.is_loopback or addr.is_link_local or addr.is_reserved
-    )
 
 
 async def _resolve(host: str, port: int) -> IPAddress:

@@ -17,6 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from imagegen_mcp.sandbox.auth import auth_problem
+from imagegen_mcp.sandbox.config import FaultKind
+from imagegen_mcp.sandbox.config import Route as FaultRoute
 from imagegen_mcp.sandbox.files import FilesApi
 from imagegen_mcp.sandbox.responses import (
     DroppedResponse,
@@ -54,18 +56,25 @@ class TaskApi:
     ) -> JSONResponse:
         return api_error(self.state.config.error_style, status, message, code=code, param=param)
 
-    def _unauthorized(self, request: Request) -> Response | None:
-        problem = auth_problem(request, self.state.config.api_keys)
-        return None if problem is None else self._error(401, problem)
+    def _gate(
+        self, request: Request | None, route: FaultRoute
+    ) -> tuple[FaultKind | None, Response | None]:
+        """Check the key (``None``: a public route), then draw this request's fault; a response
+        here ends the request."""
+        if request is not None:
+            problem = auth_problem(request, self.state.config.api_keys)
+            if problem is not None:
+                return None, self._error(401, problem)
+        config = self.state.config
+        fault = config.faults.take(route, self.state.rng)
+        return fault, plain_fault_response(fault, config.error_style, config.faults)
 
     async def create(self, request: Request) -> Response:
         state = self.state
         config = state.config
         state.counters.create_requests += 1
-        if (refusal := self._unauthorized(request)) is not None:
-            return refusal
-        fault = config.faults.take("create", state.rng)
-        if (early := plain_fault_response(fault, config.error_style, config.faults)) is not None:
+        fault, early = self._gate(request, "create")
+        if early is not None:
             return early
         try:
             body = json.loads(await request.body())
@@ -94,12 +103,9 @@ class TaskApi:
 
     async def get_task(self, request: Request) -> Response:
         state = self.state
-        config = state.config
         state.counters.task_gets += 1
-        if (refusal := self._unauthorized(request)) is not None:
-            return refusal
-        fault = config.faults.take("get", state.rng)
-        if (early := plain_fault_response(fault, config.error_style, config.faults)) is not None:
+        _, early = self._gate(request, "get")
+        if early is not None:
             return early
         task_id: str = request.path_params["task_id"]
         if not task_id.startswith(_TASK_ID_PREFIX):
@@ -114,12 +120,9 @@ class TaskApi:
 
     async def credits(self, request: Request) -> Response:
         state = self.state
-        config = state.config
         state.counters.credits_gets += 1
-        if (refusal := self._unauthorized(request)) is not None:
-            return refusal
-        fault = config.faults.take("credits", state.rng)
-        if (early := plain_fault_response(fault, config.error_style, config.faults)) is not None:
+        _, early = self._gate(request, "credits")
+        if early is not None:
             return early
         remaining = round(state.remaining_credits, 6)
         used = round(state.used_credits, 6)
@@ -143,8 +146,8 @@ class TaskApi:
         state = self.state
         config = state.config
         state.counters.downloads += 1
-        fault = config.faults.take("download", state.rng)
-        if (early := plain_fault_response(fault, config.error_style, config.faults)) is not None:
+        fault, early = self._gate(None, "download")
+        if early is not None:
             return early
         task = state.tasks.get(request.path_params["task_id"])
         match = _RESULT_NAME.fullmatch(request.path_params["name"])

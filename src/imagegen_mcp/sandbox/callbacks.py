@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import anyio
 import httpx2
 
-from imagegen_mcp.sandbox.state import SandboxState, is_loopback_host
+from imagegen_mcp.netaddr import is_loopback
+from imagegen_mcp.sandbox.state import SandboxState
 from imagegen_mcp.sandbox.tasks import TaskRecord, task_detail
 
 _log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class CallbackDispatcher:
         url = task.params.callback_url
         await state.settle(task)
         # The sandbox has no network: a public (strict-mode) URL could never be reached.
-        if url is None or not state.base_url or not is_loopback_host(urlsplit(url).hostname):
+        if url is None or not state.base_url or not is_loopback(urlsplit(url).hostname):
             return
         body = task_detail(task, state.base_url)
         delays = (0.0, *state.config.callback_retry_delays)

@@ -14,13 +14,15 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from imagegen_mcp.sandbox.auth import auth_problem
 from imagegen_mcp.sandbox.images import sniff_mime
-from imagegen_mcp.sandbox.multipart import MultipartError, parse_form
 from imagegen_mcp.sandbox.responses import body_response, files_error, plain_fault_response
 from imagegen_mcp.sandbox.state import FetchError, FileRecord, SandboxState
 
@@ -39,6 +41,25 @@ class _TooLarge(Exception):
 
 class _BadUpload(Exception):
     pass
+
+
+def _bounded(request: Request, limit: int) -> Request:
+    """``request`` whose body raises ``_TooLarge`` once it passes ``limit`` bytes, so neither
+    ``body()`` nor ``form()`` ever holds more."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    size = 0
+
+    async def receive() -> Message:
+        nonlocal size
+        message = await request.receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise _TooLarge
+        return message
+
+    return Request(request.scope, receive)
 
 
 def _safe_segment(raw: str) -> str:
@@ -101,22 +122,9 @@ class FilesApi:
             fault, state.config.error_style, state.config.faults, files_api=True
         )
 
-    async def _read_body(self, request: Request, limit: int) -> bytes:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _TooLarge
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def _read_json(self, request: Request, limit: int) -> dict[str, Any]:
         try:
-            body = json.loads(await self._read_body(request, limit))
+            body = json.loads(await _bounded(request, limit).body())
         except ValueError as exc:
             raise _BadUpload("request body is not valid JSON") from exc
         if not isinstance(body, dict):
@@ -171,31 +179,32 @@ class FilesApi:
     async def upload_stream(self, request: Request) -> Response:
         if (early := self._upload_gate(request)) is not None:
             return early
+        kind, _, _ = request.headers.get("content-type", "").partition(";")
+        if kind.strip().lower() != "multipart/form-data":
+            return files_error(400, "Malformed multipart body: expected multipart/form-data.")
         limit = self.state.config.max_upload_bytes + _ENVELOPE_SLACK
         try:
-            body = await self._read_body(request, limit)
-            form = parse_form(body, request.headers.get("content-type", ""))
+            async with _bounded(request, limit).form() as form:
+                # The first part wins when a name repeats (FormData.get would take the last).
+                def first(*names: str) -> str | UploadFile | None:
+                    # EvoLink's own client sends camelCase field names; the docs use snake_case.
+                    values = [v for name in names for v in form.getlist(name)]
+                    return values[0] if values else None
+
+                part = first("file")
+                if not isinstance(part, UploadFile):
+                    return files_error(400, "Multipart field 'file' is required, as a file part.")
+                path, name = first("upload_path", "uploadPath"), first("file_name", "fileName")
+                return self._store(
+                    await part.read(),
+                    path if isinstance(path, str) else None,
+                    name if isinstance(name, str) else None,
+                    part.filename,
+                )
         except _TooLarge:
             return self._too_large()
-        except MultipartError as exc:
-            return files_error(400, f"Malformed multipart body: {exc}")
-        part = form.get("file")
-        if part is None:
-            return files_error(400, "Multipart field 'file' is required.")
-
-        def text(*names: str) -> str | None:
-            # EvoLink's own client sends camelCase field names; the docs use snake_case.
-            for name in names:
-                if name in form:
-                    return form[name].data.decode("utf-8", "replace")
-            return None
-
-        return self._store(
-            part.data,
-            text("upload_path", "uploadPath"),
-            text("file_name", "fileName"),
-            part.filename,
-        )
+        except HTTPException as exc:  # python-multipart refused the body
+            return files_error(400, f"Malformed multipart body: {exc.detail}")
 
     async def upload_url(self, request: Request) -> Response:
         if (early := self._upload_gate(request)) is not None:

@@ -6,7 +6,6 @@ background work the sandbox ever does is delivering callbacks.
 
 from __future__ import annotations
 
-import ipaddress
 import random
 import string
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import anyio.to_thread
 import httpx2
 
 from imagegen_mcp.models import SIZE_PIXELS
+from imagegen_mcp.netaddr import is_loopback
 from imagegen_mcp.sandbox.config import Counters, SandboxConfig
 from imagegen_mcp.sandbox.images import RenderError, render_edit, render_generation
 from imagegen_mcp.sandbox.tasks import Clock, TaskParams, TaskRecord
@@ -32,17 +32,6 @@ _FAIL_TAG = "[fail:"
 
 class FetchError(Exception):
     """A URL the sandbox was asked to read could not be read."""
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _prompt_failure(prompt: str) -> tuple[str, str] | None:
@@ -266,7 +255,7 @@ class SandboxState:
             raise FetchError(f"cannot fetch {url[:80]!r}: only http(s) URLs are supported")
         if self.base_url and f"{parts.scheme}://{parts.netloc}" == self.base_url:
             return await self._fetch_own(parts.path)
-        if not is_loopback_host(parts.hostname):
+        if not is_loopback(parts.hostname):
             raise FetchError(f"the sandbox has no network: cannot fetch {url[:80]!r}")
         try:
             response = await self.http().get(url, timeout=self.config.fetch_timeout)

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from imagegen_mcp.models import MODELS
-from imagegen_mcp.sandbox.state import is_loopback_host
+from imagegen_mcp.netaddr import is_loopback
 from imagegen_mcp.sandbox.tasks import TaskParams
 
 MAX_URL_CHARS = 2048
@@ -23,18 +23,14 @@ class InvalidRequest(Exception):
 
 
 def _is_internal_host(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
+    if is_loopback(host) or host.endswith(".localhost"):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False  # a name: the upstream resolves it, the sandbox cannot
     return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_unspecified
-        or address.is_reserved
+        address.is_private or address.is_link_local or address.is_unspecified or address.is_reserved
     )
 
 
@@ -46,7 +42,7 @@ def _check_callback(url: Any, strict: bool) -> str:
         raise InvalidRequest("callback_url", f"callback_url must be at most {MAX_URL_CHARS} chars")
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if not strict and parts.scheme in ("http", "https") and is_loopback_host(host):
+    if not strict and parts.scheme in ("http", "https") and is_loopback(host):
         return url  # the one exemption from the real rule, so tests can receive callbacks
     if parts.scheme != "https" or not host:
         raise InvalidRequest("callback_url", "callback_url must be an HTTPS URL")

@@ -1,4 +1,5 @@
-"""MCP wiring: ``build_server(settings)``, resources, and the stdio / streamable-HTTP transports.
+"""MCP wiring: ``build_server(settings)`` - the tools, the resources and the upstream-callback
+route. Which transport serves it is the CLI's choice (``server.cli``; HTTP in ``server.http``).
 
 Nothing is opened at import time: the engine, store and HTTP client open in the lifespan.
 """
@@ -14,11 +15,14 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import ToolAnnotations
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp import __version__
 from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.server.runtime import image_inputs, open_engine
 from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.service.engine import callback_path
 from imagegen_mcp.service.poller import PollerConfig
 from imagegen_mcp.tools import images as tools
 from imagegen_mcp.tools.images import AppState
@@ -36,16 +40,15 @@ to disk automatically, even if you stop waiting."""
 
 
 class StateHolder:
-    """Where the lifespan puts the open state, so routes outside MCP (callbacks) can reach it."""
+    """Where the lifespan puts the open state, so the callback route can reach it: the SDK hands
+    the lifespan's result to MCP handlers only, never to a custom HTTP route."""
 
     state: AppState | None = None
 
 
-def build_server(
-    settings: Settings, holder: StateHolder | None = None, *, poller: PollerConfig | None = None
-) -> MCPServer[AppState]:
+def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> MCPServer[AppState]:
     """The MCP server; ``poller`` overrides the polling policy (tests use short intervals)."""
-    holder = holder or StateHolder()
+    holder = StateHolder()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -81,6 +84,20 @@ def build_server(
     mcp.tool(annotations=paid, title="Edit image")(tools.edit_image)
     mcp.tool(annotations=free, title="Get task")(tools.get_task)
     mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))(tools.list_tasks)
+
+    # Served by the streamable-HTTP app only (stdio has no routes); the SDK leaves custom routes
+    # outside its own auth, and server.http's bearer check exempts this path too. The ignore:
+    # the SDK's ``custom_route`` has no return annotation.
+    @mcp.custom_route(  # type: ignore[untyped-decorator]
+        callback_path("{token}"), methods=["POST"], include_in_schema=False
+    )
+    async def upstream_callback(request: Request) -> Response:
+        state = holder.state
+        if state is None:
+            return JSONResponse({"ok": False}, status_code=503)
+        # The body is unsigned: it only triggers a confirming GET, its content is ignored.
+        found = await state.engine.handle_callback(request.path_params["token"])
+        return JSONResponse({"ok": found}, status_code=200 if found else 404)
 
     @mcp.resource(
         "image://{task_id}/{index}",
@@ -128,13 +145,3 @@ def build_server(
         return json.dumps(items[:50], indent=1)
 
     return mcp
-
-
-def serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
-    """Run the server until interrupted."""
-    if transport == "stdio":
-        build_server(settings).run("stdio")
-        return
-    from imagegen_mcp.server.http import run_http
-
-    run_http(settings, host=host, port=port)

@@ -104,8 +104,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif command in ("generate", "edit"):
             sys.exit(anyio.run(_job, args))
         else:
-            from imagegen_mcp.server.app import serve
-
             settings = load_settings()
             settings.require_api_key()
             serve(
@@ -119,6 +117,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
+    """Run the MCP server over ``transport`` until interrupted."""
+    # Imported here so that the one-shot commands never load the MCP SDK, and stdio never
+    # loads the HTTP stack.
+    if transport == "stdio":
+        from imagegen_mcp.server.app import build_server
+
+        build_server(settings).run("stdio")
+        return
+    from imagegen_mcp.server.http import run_http
+
+    run_http(settings, host=host, port=port)
 
 
 def _run_sandbox(args: argparse.Namespace) -> None:

@@ -1,35 +1,22 @@
-"""Streamable HTTP transport at ``/mcp`` (SSE responses, so progress works), optional bearer
-token, and the upstream-callback route on an unguessable path."""
+"""The streamable-HTTP app: MCP at ``/mcp`` (SSE responses, so progress works) with the
+server's own routes (the upstream callback), behind an optional bearer token."""
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
+import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imagegen_mcp.errors import ConfigError
-from imagegen_mcp.server.app import StateHolder, build_server
+from imagegen_mcp.netaddr import is_loopback
+from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import callback_path
 
 CALLBACK_PREFIX = callback_path("")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class BearerAuth:
@@ -65,39 +52,20 @@ def http_app(settings: Settings, *, host: str = "127.0.0.1") -> ASGIApp:
             f"Refusing to serve on {host} without authentication: set IMAGEGEN_HTTP_TOKEN "
             "(clients send it as 'Authorization: Bearer <token>'), or bind to 127.0.0.1."
         )
-    holder = StateHolder()
-    mcp = build_server(settings, holder)
+    # None lets the SDK guard 127.0.0.1/localhost/::1 against DNS rebinding; a public bind
+    # has the bearer token instead, and the SDK's host allowlist would refuse real hostnames.
     security = (
         None
         if is_loopback(host)
         else TransportSecuritySettings(enable_dns_rebinding_protection=False)
     )
-    mcp_app = mcp.streamable_http_app(json_response=False, transport_security=security, host=host)
-
-    async def callback(request: Request) -> Response:
-        state = holder.state
-        if state is None:
-            return JSONResponse({"ok": False}, status_code=503)
-        # The body is unsigned: it only triggers a confirming GET, its content is ignored.
-        found = await state.engine.handle_callback(request.path_params["token"])
-        return JSONResponse({"ok": found}, status_code=200 if found else 404)
-
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with mcp.session_manager.run():  # a mounted app's own lifespan never runs
-            yield
-
-    app = Starlette(
-        routes=[
-            Route(CALLBACK_PREFIX + "{token}", callback, methods=["POST"]),
-            Mount("/", app=mcp_app),
-        ],
-        lifespan=lifespan,
+    # The SDK's app carries our custom routes and runs the session manager (and so our
+    # lifespan) in its own lifespan.
+    app = build_server(settings).streamable_http_app(
+        json_response=False, transport_security=security, host=host
     )
     return BearerAuth(app, token) if token else app
 
 
 def run_http(settings: Settings, *, host: str, port: int) -> None:
-    import uvicorn
-
     uvicorn.run(http_app(settings, host=host), host=host, port=port, log_level="warning")
