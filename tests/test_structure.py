@@ -227,3 +227,15 @@ def test_mcp_httpx2_and_sqlite3_are_imported_only_by_their_layers() -> None:
         if imp.target.split(".")[0] == library and layer(imp.module) not in allowed
     ]
     assert not broken, "\n".join(broken)
+
+
+MAX_MODULE_LINES = 350
+
+
+def test_no_module_is_over_350_lines() -> None:
+    long = {
+        name: lines
+        for name, path in module_names(SRC, PACKAGE).items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"split these modules (one job each): {long}"

@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 from PIL import Image
 
-from imagegen_mcp.api.fetch import is_public
+from imagegen_mcp.netaddr import is_public
 from imagegen_mcp.sandbox import Sandbox
 from tests.tools.conftest import text_of
 

@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.to_thread
 
-from imagegen_mcp.api.fetch import fetch_public, is_public
+from imagegen_mcp.api.fetch import fetch_public
 from imagegen_mcp.errors import InputError
 from imagegen_mcp.imaging import ImageInfo, NotAnImage, TooManyPixels, probe
+from imagegen_mcp.netaddr import is_public
 from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
 from imagegen_mcp.service.validation import model_spec
 from imagegen_mcp.storage.confined import ConfinementError, read_confined

@@ -8,7 +8,6 @@ key) are atomic.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -27,8 +26,8 @@ from imagegen_mcp.models import (
     TaskStatus,
     sources_of,
 )
+from imagegen_mcp.storage.connect import connect
 from imagegen_mcp.storage.intents import Intent, credits_per_image, record_intent, spent_since
-from imagegen_mcp.storage.migrations import migrate
 from imagegen_mcp.storage.rows import find_task, task_from_row
 
 T = TypeVar("T")
@@ -44,34 +43,9 @@ class TaskStore:
 
     @classmethod
     async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> TaskStore:
-        def _open() -> sqlite3.Connection:
-            private_dir(path.parent)
-            # Prompts, callback tokens and upload URLs are nobody else's business: the file is
-            # created owner-only, and SQLite gives its -wal and -shm files the same mode.
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-            if os.name == "posix":
-                os.chmod(path, 0o600)
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            # First, so that switching to WAL and migrating wait for other processes' locks.
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            migrate(conn)
-            return conn
-
-        try:
-            conn = await anyio.to_thread.run_sync(_open)
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError):
-                raise _unwritable(path, exc) from exc
-            raise StorageError(
-                f"The state database {path} is damaged ({exc}): move it aside (its task history "
-                "is then forgotten; saved images stay) or set IMAGEGEN_HOME to another folder."
-            ) from exc
-        except OSError as exc:
-            raise _unwritable(path, exc) from exc
+        """Open (creating and migrating) the database at ``path``; ``StorageError`` says what to
+        do when it cannot be opened."""
+        conn = await anyio.to_thread.run_sync(connect, path)
         return cls(conn, clock=clock)
 
     async def aclose(self) -> None:
@@ -339,21 +313,6 @@ class TaskStore:
 
     def _find(self, sql: str, params: tuple[object, ...]) -> Task | None:
         return find_task(self._conn, sql, params)
-
-
-def _unwritable(path: Path, exc: Exception) -> StorageError:
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return StorageError(
-        f"Cannot open the state database at {path}: {reason}. Set IMAGEGEN_HOME to a "
-        "writable directory."
-    )
-
-
-def private_dir(directory: Path) -> None:
-    """Create ``directory`` if needed, readable by its owner only (on POSIX)."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.name == "posix":
-        os.chmod(directory, 0o700)
 
 
 def _error_columns(error: TaskError | None) -> dict[str, object]:
