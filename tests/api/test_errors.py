@@ -279,3 +279,20 @@ def test_retryable_is_a_property_of_the_class(error: ImagegenError, retryable: b
 
 def test_a_create_not_sent_carries_its_task_error_code() -> None:
     assert CreateNotSent("x").code == "create_not_sent"
+
+
+def test_keys_and_bearer_tokens_in_upstream_text_are_redacted() -> None:
+    from imagegen_mcp.redact import redact
+
+    body = {
+        "error": {
+            "code": "unauthorized",
+            "message": "Bad key. Got Authorization: Bearer sk-evo-SECRET123 and x-key my-own-key",
+        }
+    }
+    response = httpx2.Response(401, json=body, request=httpx2.Request("GET", "https://e.test/"))
+    error = error_for_response(response, "Checking", secrets=("my-own-key",))
+    assert "SECRET123" not in str(error) and "my-own-key" not in str(error)
+    assert "Bearer [redacted]" in str(error) and "x-key [redacted]" in str(error)
+    assert redact("sk-evo-abcdef1234 and bearer tok.en/x=") == "[redacted] and bearer [redacted]"
+    assert redact("a short secret", secrets=("", "a")) == "a short secret"

@@ -412,3 +412,26 @@ async def test_downloads_that_can_never_succeed_are_given_up_after_bounded_attem
         assert "corrupt" in done.error.message and done.images == []
     # A complete body that does not decode is not retried by the client: one per round.
     assert sandbox.counters.downloads == 3
+
+
+async def test_an_upstream_echoing_the_key_never_puts_it_in_results_state_or_logs(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from imagegen_mcp.errors import AuthError
+    from imagegen_mcp.server.settings import load_settings
+
+    key = "sk-evo-not-the-right-key-42"
+    sandbox.config.echo_authorization = True
+    home = tmp_path / "home"
+    settings = load_settings(
+        EVOLINK_API_KEY=key, api_base=sandbox.base_url, files_base=sandbox.base_url, home=home
+    )
+    async with open_engine(settings, poller=FAST_POLLER) as engine:
+        with pytest.raises(AuthError) as refused:
+            await engine.submit(req("who am I"))
+        (task,) = await engine.recent()
+    assert "Authorization: Bearer [redacted]" in str(refused.value)
+    assert task.error is not None and "[redacted]" in task.error.message
+    for text in (str(refused.value), task.error.message, caplog.text):
+        assert key not in text
+    assert key.encode() not in b"".join(p.read_bytes() for p in home.glob("state.db*"))

@@ -39,7 +39,7 @@ async def download(
                 async with session.downloads.stream("GET", url) as response:
                     if response.status_code >= 400:
                         await response.aread()
-                        raise error_for_response(response, what)
+                        raise error_for_response(response, what, session.secrets)
                     total = 0
                     async for chunk in response.aiter_bytes(CHUNK_BYTES):
                         total += len(chunk)

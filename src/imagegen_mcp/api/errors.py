@@ -23,6 +23,7 @@ from imagegen_mcp.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from imagegen_mcp.redact import redact
 
 #: The longest Retry-After we honour: a larger one is capped, not waited out.
 MAX_RETRY_AFTER = 60.0
@@ -45,8 +46,16 @@ def retry_after(response: httpx2.Response) -> float | None:
     return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
 
 
-def error_fields(response: httpx2.Response) -> tuple[str | None, str, str | None]:
-    """(code, message, type) from either error envelope, or from a files-API failure."""
+def error_fields(
+    response: httpx2.Response, secrets: tuple[str, ...] = ()
+) -> tuple[str | None, str, str | None]:
+    """(code, message, type) from either error envelope, or from a files-API failure, with
+    ``secrets`` and anything like a key or bearer token redacted from the text."""
+    code, message, etype = _error_fields(response)
+    return code, redact(message, secrets), etype
+
+
+def _error_fields(response: httpx2.Response) -> tuple[str | None, str, str | None]:
     try:
         body: Any = response.json()
     except ValueError:
@@ -70,10 +79,13 @@ def error_fields(response: httpx2.Response) -> tuple[str | None, str, str | None
     return None, response.reason_phrase, None
 
 
-def error_for_response(response: httpx2.Response, what: str) -> UpstreamError:
-    """Map an HTTP error answer to our exception types (keyed off the status and ``type``)."""
+def error_for_response(
+    response: httpx2.Response, what: str, secrets: tuple[str, ...] = ()
+) -> UpstreamError:
+    """Map an HTTP error answer to our exception types (keyed off the status and ``type``);
+    ``secrets`` never appear in the message."""
     status = response.status_code
-    code, message, etype = error_fields(response)
+    code, message, etype = error_fields(response, secrets)
     detail = f"{what}: EvoLink answered HTTP {status}" + (f" ({code})" if code else "")
     detail += f": {message}" if message else ""
     if status == 429 or etype == "rate_limit_error":

@@ -45,6 +45,11 @@ class Session:
         self._downloads_client: httpx2.AsyncClient | None = None
         self._closed = False
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in text we keep or show (see ``imagegen_mcp.redact``)."""
+        return (self._api_key,)
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("The EvoLink client has been closed.")
@@ -123,15 +128,15 @@ class Session:
                 raise ambiguous_create(what, type(exc).__name__) from exc
             raise UpstreamUnavailable(f"{what}: connection failed ({type(exc).__name__}).") from exc
         if response.status_code == 429:
-            error = error_for_response(response, what)
-            self.limiter.penalize(
-                error.retry_after if isinstance(error, RateLimited) and error.retry_after else 1.0
-            )
+            error = error_for_response(response, what, self.secrets)
+            given = error.retry_after if isinstance(error, RateLimited) else None
+            # Retry-After: 0 means "now", not "not said": only a missing one costs a second.
+            self.limiter.penalize(1.0 if given is None else given)
             raise error
         if create and response.status_code >= 500:
             raise ambiguous_create(what, f"HTTP {response.status_code}")
         if response.status_code >= 400:
-            raise error_for_response(response, what)
+            raise error_for_response(response, what, self.secrets)
         return response
 
     async def json(self, method: str, url: str, what: str, **kw: Any) -> Any:

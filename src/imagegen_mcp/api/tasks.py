@@ -16,6 +16,7 @@ from imagegen_mcp.api.retries import NotSent, never_sent
 from imagegen_mcp.api.schemas import UpstreamTask
 from imagegen_mcp.api.session import Session
 from imagegen_mcp.errors import CreateNotSent, RateLimited, UpstreamUnavailable
+from imagegen_mcp.redact import redact
 
 
 async def create_task(
@@ -37,7 +38,7 @@ async def create_task(
         said = str(exc) if isinstance(exc, NotSent) else f"{exc} Nothing was created."
         raise CreateNotSent(said) from exc
     try:
-        return UpstreamTask.model_validate(response.json())
+        return _redacted(UpstreamTask.model_validate(response.json()), session)
     except ValueError as exc:
         raise ambiguous_create(what, "an unreadable answer") from exc
 
@@ -46,6 +47,13 @@ async def get_task(session: Session, api_base: str, upstream_id: str) -> Upstrea
     what = f"Checking task {upstream_id}"
     data = await session.json("GET", f"{api_base}/v1/tasks/{upstream_id}", what)
     try:
-        return UpstreamTask.model_validate(data)
+        return _redacted(UpstreamTask.model_validate(data), session)
     except ValueError as exc:
         raise UpstreamUnavailable(f"{what}: unexpected answer from EvoLink.") from exc
+
+
+def _redacted(task: UpstreamTask, session: Session) -> UpstreamTask:
+    """A task failure's text comes from the upstream: keep secrets out of it."""
+    if task.error is not None:
+        task.error.message = redact(task.error.message, session.secrets)
+    return task

@@ -64,6 +64,8 @@ class TaskApi:
         if request is not None:
             problem = auth_problem(request, self.state.config.api_keys)
             if problem is not None:
+                if self.state.config.echo_authorization:
+                    problem += f" (got: Authorization: {request.headers.get('authorization')})"
                 return None, self._error(401, problem)
         config = self.state.config
         fault = config.faults.take(route, self.state.rng)

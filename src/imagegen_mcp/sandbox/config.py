@@ -127,6 +127,8 @@ class SandboxConfig:
     """How the sandbox behaves. Defaults mimic the upstream with quick tasks."""
 
     api_keys: frozenset[str] = frozenset({SANDBOX_API_KEY})
+    #: Behave like a careless upstream that echoes the Authorization header it got in 401s.
+    echo_authorization: bool = False
     task_duration: float = 3.0  # mean seconds from create to completed
     duration_jitter: float = 0.0  # +- fraction of task_duration, drawn per task
     estimate_error: float = 0.0  # reported estimated_time = true duration * (1 + u), |u| <= e
