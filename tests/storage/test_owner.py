@@ -17,8 +17,7 @@ from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.owner import current_owner, owner_gone, owner_of
-from tests.conftest import FAST_POLLER, make_settings
-from tests.service.test_engine import WAIT, req
+from tests.support.settings import FAST_POLLER, WAIT, make_settings, req
 
 
 def _finished_process_owner() -> str:
@@ -208,7 +207,7 @@ def test_an_error_after_the_create_may_have_left_settles_it_unknown(tmp_path: Pa
                     await before_send()
                     raise RuntimeError("a bug after sending")
 
-                engine.client.create_task = sent_then_bug  # type: ignore[method-assign]
+                engine.client.create_task = sent_then_bug  # type: ignore[method-assign, assignment]
                 with pytest.raises(RuntimeError):
                     await engine.submit(req("maybe paid"))
                 (task,) = await engine.recent()
