@@ -41,7 +41,7 @@ def _instant_retries() -> Iterator[None]:
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(task_duration=0.3, seed=1)
+    return SandboxConfig(task_duration=0.05, seed=1)
 
 
 @pytest.fixture

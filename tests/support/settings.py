@@ -10,9 +10,12 @@ from imagegen_mcp.server.settings import Settings, load_settings
 from imagegen_mcp.service.poller import PollerConfig
 from imagegen_mcp.service.schedule import PollPolicy
 
-#: Short intervals so sandbox tasks of a fraction of a second finish quickly.
+#: Short intervals so sandbox tasks of a fraction of a second finish quickly. The sandbox, like
+#: the upstream, estimates at least 1 s, so the first poll comes after ``approach`` of that.
 FAST_POLLER = PollerConfig(
-    policy=PollPolicy(near_interval=0.05, min_interval=0.02, max_interval=0.5, overdue_max=0.2),
+    policy=PollPolicy(
+        near_interval=0.05, min_interval=0.02, max_interval=0.5, overdue_max=0.2, approach=0.1
+    ),
     error_backoff=0.05,
     storage_backoff=0.1,
 )
