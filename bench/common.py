@@ -63,6 +63,25 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     return p
 
 
+def add_task_options(p: argparse.ArgumentParser, *, seed: int = 7) -> None:
+    """``--jitter``, ``--estimate-error`` and ``--seed``: how the sandbox draws its tasks."""
+    p.add_argument("--jitter", type=float, default=0.5, help="duration jitter (default 0.5)")
+    p.add_argument("--estimate-error", type=float, default=0.3, help="estimate error (default 0.3)")
+    p.add_argument("--seed", type=int, default=seed, help=f"sandbox seed (default {seed})")
+
+
+def task_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sandbox's task knobs (``--tasks``, ``--duration`` and ``add_task_options``'), for a
+    report's config."""
+    return {
+        "tasks": args.tasks,
+        "duration_s": args.duration,
+        "duration_jitter": args.jitter,
+        "estimate_error": args.estimate_error,
+        "seed": args.seed,
+    }
+
+
 def quiet_logging() -> None:
     """Warnings and errors only, one line each: the report is what the script prints."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

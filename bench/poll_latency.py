@@ -46,7 +46,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tests.support.settings import make_settings
 
-from bench.common import fmt, parser, percentile, quiet_logging, verdict, write_report
+from bench.common import (
+    add_task_options,
+    fmt,
+    parser,
+    percentile,
+    quiet_logging,
+    task_options,
+    verdict,
+    write_report,
+)
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.ratelimit import RateLimiter
 from imagegen_mcp.api.schemas import UpstreamTask
@@ -417,10 +426,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = parser("poll_latency", __doc__)
     p.add_argument("--tasks", type=int, default=40, help="tasks per arm (default 40)")
     p.add_argument("--duration", type=float, default=20.0, help="mean task seconds (default 20)")
-    p.add_argument("--jitter", type=float, default=0.5, help="duration jitter (default 0.5)")
-    p.add_argument("--estimate-error", type=float, default=0.3, help="estimate error (default 0.3)")
+    add_task_options(p)
     p.add_argument("--interval", type=float, default=4.0, help="baseline interval (default 4)")
-    p.add_argument("--seed", type=int, default=7, help="sandbox seed (default 7)")
     p.add_argument(
         "--rps",
         type=float,
@@ -490,11 +497,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures = {
         "config": {
-            "tasks": args.tasks,
-            "duration_s": args.duration,
-            "duration_jitter": args.jitter,
-            "estimate_error": args.estimate_error,
-            "seed": args.seed,
+            **task_options(args),
             "baseline_interval_s": args.interval,
             "rps_cap": args.rps,
             "arms_run": mode,

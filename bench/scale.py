@@ -59,7 +59,17 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from bench.common import fmt, parser, percentile, quiet_logging, rows_table, verdict, write_report
+from bench.common import (
+    add_task_options,
+    fmt,
+    parser,
+    percentile,
+    quiet_logging,
+    rows_table,
+    task_options,
+    verdict,
+    write_report,
+)
 from imagegen_mcp.models import SIZE_PIXELS, SIZES, Task, TaskRequest
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.server.settings import Settings, load_settings
@@ -656,8 +666,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--duration", type=float, help="mean upstream task seconds (default 90; --quick 10)"
     )
-    p.add_argument("--jitter", type=float, default=0.5, help="duration jitter (default 0.5)")
-    p.add_argument("--estimate-error", type=float, default=0.3, help="estimate error (default 0.3)")
+    add_task_options(p)
     p.add_argument(
         "--rps",
         type=float,
@@ -665,7 +674,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"client request-rate cap (default: the product default, {PRODUCT_RPS:g})",
     )
     p.add_argument("--idle", type=float, default=2.0, help="idle-engine baseline seconds (2)")
-    p.add_argument("--seed", type=int, default=7, help="sandbox seed (default 7)")
     p.add_argument("--quick", action="store_true", help="a small fast run: 20 tasks of ~10 s")
     args = p.parse_args(argv)
     if args.tasks is None:
@@ -750,11 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = measured.t0_monotonic
     figures = {
         "config": {
-            "tasks": args.tasks,
-            "duration_s": args.duration,
-            "duration_jitter": args.jitter,
-            "estimate_error": args.estimate_error,
-            "seed": args.seed,
+            **task_options(args),
             "rps_cap": args.rps,
             "rps_is_product_default": args.rps == PRODUCT_RPS,
             "product_default_rps": PRODUCT_RPS,

@@ -15,6 +15,7 @@ from imagegen_mcp.errors import InputError
 from imagegen_mcp.models import TaskError
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.runtime import open_engine
+from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.owner import current_owner, owner_gone, owner_of
 from tests.support.settings import FAST_POLLER, WAIT, make_settings, req
@@ -103,48 +104,38 @@ def test_creates_of_a_dead_process_are_settled_at_once_and_never_resent(tmp_path
     anyio.run(scenario)
 
 
-def test_a_create_taken_over_by_another_process_is_not_sent(tmp_path: Path) -> None:
+async def test_a_create_taken_over_by_another_process_is_not_sent(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
     """If another process settled the task before it went on the wire, it is not sent."""
+    real_mark = engine.store.mark_sent
 
-    async def scenario() -> None:
-        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
-            settings = make_settings(sb, tmp_path / "home")
-            async with open_engine(settings, poller=FAST_POLLER) as engine:
-                real_mark = engine.store.mark_sent
+    async def settled_first(task_id: str, owner: str) -> bool:
+        await engine.store.update(task_id, status="failed")
+        return await real_mark(task_id, owner)
 
-                async def settled_first(task_id: str, owner: str) -> bool:
-                    await engine.store.update(task_id, status="failed")
-                    return await real_mark(task_id, owner)
-
-                engine.store.mark_sent = settled_first  # type: ignore[method-assign]
-                task = await engine.submit(req("contested"))
-                assert task.status == "failed"
-            assert sb.counters.create_requests == 0
-
-    anyio.run(scenario)
+    engine.store.mark_sent = settled_first  # type: ignore[method-assign]
+    task = await engine.submit(req("contested"))
+    assert task.status == "failed"
+    assert sandbox.counters.create_requests == 0
 
 
-def test_a_failure_before_sending_settles_the_task_as_not_sent(tmp_path: Path) -> None:
+async def test_a_failure_before_sending_settles_the_task_as_not_sent(
+    engine: TaskEngine, sandbox: Sandbox
+) -> None:
     """A store error while recording 'sent' must not leave an orphan a later start resends."""
     from imagegen_mcp.errors import StorageError
 
-    async def scenario() -> None:
-        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
-            settings = make_settings(sb, tmp_path / "home")
-            async with open_engine(settings, poller=FAST_POLLER) as engine:
+    async def locked(task_id: str, owner: str) -> bool:
+        raise StorageError("database is locked")
 
-                async def locked(task_id: str, owner: str) -> bool:
-                    raise StorageError("database is locked")
-
-                engine.store.mark_sent = locked  # type: ignore[method-assign]
-                with pytest.raises(StorageError):
-                    await engine.submit(req("unlucky"))
-                (task,) = await engine.recent()
-                assert task.status == "failed" and task.error is not None
-                assert task.error.code == "create_not_sent"
-            assert sb.counters.create_requests == 0
-
-    anyio.run(scenario)
+    engine.store.mark_sent = locked  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        await engine.submit(req("unlucky"))
+    (task,) = await engine.recent()
+    assert task.status == "failed" and task.error is not None
+    assert task.error.code == "create_not_sent"
+    assert sandbox.counters.create_requests == 0
 
 
 async def test_partial_downloads_of_a_dead_process_are_cleared(tmp_path: Path) -> None:
@@ -164,54 +155,45 @@ async def test_partial_downloads_of_a_dead_process_are_cleared(tmp_path: Path) -
     assert mine.exists() and foreign.exists()
 
 
-def test_settling_a_failed_create_never_touches_another_process_s_retry(tmp_path: Path) -> None:
+async def test_settling_a_failed_create_never_touches_another_process_s_retry(
+    engine: TaskEngine,
+) -> None:
     """mark_sent fails here while another process has taken the task and sent it: our error
     must not settle its row (a later retry would send a second create)."""
     from imagegen_mcp.errors import StorageError
 
-    async def scenario() -> None:
-        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
-            settings = make_settings(sb, tmp_path / "home")
-            async with open_engine(settings, poller=FAST_POLLER) as engine:
-                store = engine.store
-                real_mark = store.mark_sent
+    store = engine.store
+    real_mark = store.mark_sent
 
-                async def taken_then_locked(task_id: str, owner: str) -> bool:
-                    await store.settle_orphan(
-                        await store.get(task_id),  # type: ignore[arg-type]
-                        "failed",
-                        TaskError(code="create_not_sent", message="x", retryable=True),
-                    )
-                    await store.create_intent(
-                        "ig-other000000", req("x"), client_request_id="crid-2", owner="o:1:1"
-                    )  # the same crid, retried elsewhere: the row is reset and owned by "o:1:1"
-                    assert await real_mark(task_id, "o:1:1")
-                    raise StorageError("database is locked")
+    async def taken_then_locked(task_id: str, owner: str) -> bool:
+        await store.settle_orphan(
+            await store.get(task_id),  # type: ignore[arg-type]
+            "failed",
+            TaskError(code="create_not_sent", message="x", retryable=True),
+        )
+        await store.create_intent(
+            "ig-other000000", req("x"), client_request_id="crid-2", owner="o:1:1"
+        )  # the same crid, retried elsewhere: the row is reset and owned by "o:1:1"
+        assert await real_mark(task_id, "o:1:1")
+        raise StorageError("database is locked")
 
-                store.mark_sent = taken_then_locked  # type: ignore[method-assign]
-                with pytest.raises(StorageError):
-                    await engine.submit(req("x"), client_request_id="crid-2")
-                (task,) = await engine.recent()
-                assert task.status == "submitting" and task.owner == "o:1:1"
-
-    anyio.run(scenario)
+    store.mark_sent = taken_then_locked  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        await engine.submit(req("x"), client_request_id="crid-2")
+    (task,) = await engine.recent()
+    assert task.status == "submitting" and task.owner == "o:1:1"
 
 
-def test_an_error_after_the_create_may_have_left_settles_it_unknown(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        async with Sandbox(SandboxConfig(task_duration=0.2)) as sb:
-            settings = make_settings(sb, tmp_path / "home")
-            async with open_engine(settings, poller=FAST_POLLER) as engine:
+async def test_an_error_after_the_create_may_have_left_settles_it_unknown(
+    engine: TaskEngine,
+) -> None:
+    async def sent_then_bug(body: object, *, before_send: Any) -> object:
+        await before_send()
+        raise RuntimeError("a bug after sending")
 
-                async def sent_then_bug(body: object, *, before_send: Any) -> object:
-                    await before_send()
-                    raise RuntimeError("a bug after sending")
-
-                engine.client.create_task = sent_then_bug  # type: ignore[method-assign, assignment]
-                with pytest.raises(RuntimeError):
-                    await engine.submit(req("maybe paid"))
-                (task,) = await engine.recent()
-                assert task.status == "unknown" and task.error is not None
-                assert "may have been created" in task.error.message
-
-    anyio.run(scenario)
+    engine.client.create_task = sent_then_bug  # type: ignore[method-assign, assignment]
+    with pytest.raises(RuntimeError):
+        await engine.submit(req("maybe paid"))
+    (task,) = await engine.recent()
+    assert task.status == "unknown" and task.error is not None
+    assert "may have been created" in task.error.message
