@@ -17,9 +17,9 @@ async def test_short_soak_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     cfg = SoakConfig(
         tasks=16,
         kills=3,
-        kill_after=(0.4, 1.5),
+        kill_after=(0.3, 1.0),
         concurrency=16,
-        duration=0.6,
+        duration=0.4,
         rps=50.0,
         wait_seconds=2.0,
         seed=3,
