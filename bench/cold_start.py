@@ -27,7 +27,7 @@ every module imported up to the ``tools/list`` answer: the report shows which of
 (Pillow, the sandbox, uvicorn, starlette, sqlite3, ...) each arm loaded and the modules only ours
 loaded, with their self import times (inflated by ``-X importtime`` itself).
 
-Run: ``python bench/cold_start.py [--pairs N] [--warmup N]``; results go to
+Run: ``python -m bench.cold_start [--pairs N] [--warmup N]``; results go to
 ``bench/results/cold_start.json``.
 """
 
@@ -47,15 +47,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
+from bench.common import parser, percentile, verdict, write_report
 
-from bench.common import machine, percentile
-
-RESULTS = Path(__file__).resolve().parent / "results" / "cold_start.json"
 TARGET_RATIO = 1.2  # ours / bare, medians, from the issue
 PROTOCOL_VERSION = "2025-11-25"
 DUMMY_KEY = "sk-evo-sandbox"
@@ -346,7 +342,7 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p = parser("cold_start", __doc__)
     p.add_argument("--pairs", type=int, default=15, help="measured ours/bare pairs (default 15)")
     p.add_argument("--warmup", type=int, default=2, help="discarded warm-up pairs (default 2)")
     p.add_argument(
@@ -361,7 +357,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--no-imports", dest="imports", action="store_false", help="skip the import report"
     )
-    p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON output (default {RESULTS})")
     args = p.parse_args(argv)
     if args.pairs < 1 or args.warmup < 0:
         p.error("--pairs must be positive and --warmup not negative")
@@ -434,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio of medians ours/bare: {ratio:.3f} (per-pair ratios: median "
         f"{statistics.median(pair_ratios):.3f}, min {min(pair_ratios):.3f}, "
         f"max {max(pair_ratios):.3f}); target <= {TARGET_RATIO:g}: "
-        f"{'PASS' if passed else 'FAIL'}"
+        f"{verdict(passed)}"
     )
     print(f"connections to IMAGEGEN_API_BASE during all runs: {network_contacts}")
     if imports is not None:
@@ -457,10 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{m} {us / 1e3:.1f}" for m, us in slowest)
         )
 
-    report = {
-        "benchmark": "cold_start",
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+    figures = {
         "config": {
             "pairs": args.pairs,
             "warmup_pairs": args.warmup,
@@ -481,9 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         "imports": imports,
         "runs": [asdict(r) for r in runs],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, "cold_start", figures)
     return 0
 
 

@@ -24,7 +24,7 @@ Two parts:
   image, and ``get_task`` renders the result the agent would see for it (the metadata still
   describes the sandbox file; only the preview depends on the pixels).
 
-Run: ``python bench/context_cost.py``; results go to ``bench/results/context_cost.json``.
+Run: ``python -m bench.context_cost``; results go to ``bench/results/context_cost.json``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import argparse
 import base64
 import io
 import json
-import logging
 import random
 import statistics
 import sys
@@ -41,39 +40,27 @@ import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
 
 import anyio
 from mcp import Client
 from mcp.types import CallToolResult, ImageContent
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from tests.support.settings import FAST_POLLER, make_settings
 
-from bench.common import machine
+from bench.common import parser, quiet_logging, verdict, write_report
 from imagegen_mcp.models import SIZE_PIXELS, SIZES
-from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
+from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.app import build_server
-from imagegen_mcp.server.settings import Settings, load_settings
-from imagegen_mcp.service.poller import PollerConfig
-from imagegen_mcp.service.schedule import PollPolicy
+from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 
-RESULTS = Path(__file__).resolve().parent / "results" / "context_cost.json"
 TARGET_PER_IMAGE = 64 * 1024  # bytes per image with default settings, from the issue
 COUNTS = (1, 2, 4)
 MODES: tuple[PreviewMode, ...] = ("thumbnail", "none", "full")
 CONTENTS = ("photo", "noise")
 PIXEL_SIZES = ("1024x1024", "1024x1536", "1536x1024")
-
-# Sandbox tasks last a fraction of a second: poll them quickly (as the tests do).
-FAST_POLLER = PollerConfig(
-    policy=PollPolicy(near_interval=0.05, min_interval=0.02, max_interval=0.5, overdue_max=0.2),
-    error_backoff=0.05,
-    storage_backoff=0.1,
-)
 
 
 def b64_len(raw: int) -> int:
@@ -198,25 +185,14 @@ def make_content(kind: str, size: str, seed: int, folder: Path) -> Path:
 # --- runs ------------------------------------------------------------------------------------
 
 
-def settings_for(sb: Sandbox, home: Path) -> Settings:
-    # Only the sandbox wiring is set: preview budget and size stay at the product defaults.
-    return load_settings(
-        EVOLINK_API_KEY=SANDBOX_API_KEY,
-        api_base=sb.base_url,
-        files_base=sb.base_url,
-        home=home,
-        allowed_dirs=(home.parent,),
-        max_requests_per_second=1000.0,
-    )
-
-
 async def run_all(args: argparse.Namespace) -> tuple[list[Sample], list[PreviewSample], Settings]:
     samples: list[Sample] = []
     previews: list[PreviewSample] = []
     with tempfile.TemporaryDirectory(prefix="bench-context-cost-") as tmp:
         root = Path(tmp)
         async with Sandbox(SandboxConfig(task_duration=0.2, seed=args.seed)) as sb:
-            settings = settings_for(sb, root / "home")
+            # Only the sandbox wiring is set: preview budget and size stay at the defaults.
+            settings = make_settings(sb, root / "home")
             policy = PreviewPolicy(
                 max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
             )
@@ -361,7 +337,7 @@ def previews_table(previews: list[PreviewSample]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p = parser("context_cost", __doc__)
     p.add_argument(
         "--modes",
         nargs="+",
@@ -370,7 +346,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="preview modes to measure (default: all; 'thumbnail' is the tools' default)",
     )
     p.add_argument("--seed", type=int, default=1, help="sandbox and content seed (default 1)")
-    p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON output (default {RESULTS})")
     args = p.parse_args(argv)
     if "thumbnail" not in args.modes:
         args.modes.insert(0, "thumbnail")  # the target is about the default
@@ -379,7 +354,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet_logging()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     print(f"sizes {', '.join(SIZES)}; n {COUNTS}; preview modes {', '.join(args.modes)}")
     started = time.monotonic()
@@ -416,9 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"target <= {TARGET_PER_IMAGE // 1024} KB per image: sandbox gradients "
-        f"{'PASS' if checks['sandbox_le_64kb'] else 'FAIL'} (max {kb(worst['sandbox'])} KB), "
-        f"photo-like {'PASS' if checks['photo_le_64kb'] else 'FAIL'} "
-        f"(max {kb(photo_worst)} KB), noise {'PASS' if checks['noise_le_64kb'] else 'FAIL'}"
+        f"{verdict(checks['sandbox_le_64kb'])} (max {kb(worst['sandbox'])} KB), "
+        f"photo-like {verdict(checks['photo_le_64kb'])} "
+        f"(max {kb(photo_worst)} KB), noise {verdict(checks['noise_le_64kb'])}"
     )
     other = [(s.result_bytes - s.preview_b64_bytes) / s.n for s in default]
     structured = [s.structured_bytes / s.n for s in default]
@@ -430,10 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"total run {elapsed:.1f} s")
 
-    report = {
-        "benchmark": "context_cost",
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+    figures = {
         "config": {
             "sizes": list(SIZES),
             "counts": list(COUNTS),
@@ -452,9 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         "previews": [asdict(p) for p in previews],
         "total_run_s": elapsed,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, "context_cost", figures)
     return 0
 
 

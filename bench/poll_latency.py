@@ -17,7 +17,7 @@ Delay of a task = time its first result download finished on our side - its true
 time (the sandbox record's ``due_at``; the sandbox clock is ``time.monotonic()`` plus an offset
 that only ``advance()`` moves, which this script never calls). GETs are the sandbox's own count.
 
-Run: ``python bench/poll_latency.py [--tasks N] [--duration S]``; results go to
+Run: ``python -m bench.poll_latency [--tasks N] [--duration S]``; results go to
 ``bench/results/poll_latency.json``.
 """
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import socket
 import statistics
 import sys
@@ -35,12 +34,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
 
 import anyio
 import uvicorn
@@ -48,19 +44,28 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from tests.support.settings import make_settings
 
-from bench.common import machine, percentile
+from bench.common import (
+    add_task_options,
+    fmt,
+    parser,
+    percentile,
+    quiet_logging,
+    task_options,
+    verdict,
+    write_report,
+)
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.ratelimit import RateLimiter
 from imagegen_mcp.api.schemas import UpstreamTask
 from imagegen_mcp.models import DEFAULT_MODEL, TaskRequest
-from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
+from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.runtime import open_engine
-from imagegen_mcp.server.settings import load_settings
 from imagegen_mcp.service.engine import TaskEngine, callback_path
-from imagegen_mcp.service.poller import PollerConfig, upstream_status
+from imagegen_mcp.service.poller import PollerConfig
+from imagegen_mcp.service.statuses import upstream_status
 
-RESULTS = Path(__file__).resolve().parent / "results" / "poll_latency.json"
 TARGET_MEDIAN = 1.0  # seconds, from the issue
 
 
@@ -236,7 +241,7 @@ def prompts(count: int) -> list[str]:
 
 
 def arm_timeout(args: argparse.Namespace) -> float:
-    return args.duration * (1 + args.jitter) + 4 * args.interval + 60.0
+    return float(args.duration * (1 + args.jitter) + 4 * args.interval + 60.0)
 
 
 class _QuietServer(uvicorn.Server):
@@ -303,13 +308,8 @@ async def run_engine_arm(args: argparse.Namespace, name: str, *, callbacks: bool
 
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as home:
         async with Sandbox(sandbox_config(args)) as sb, maybe_receiver() as public_url:
-            settings = load_settings(
-                EVOLINK_API_KEY=SANDBOX_API_KEY,
-                api_base=sb.base_url,
-                files_base=sb.base_url,
-                home=Path(home),
-                max_requests_per_second=args.rps,
-                public_url=public_url,
+            settings = make_settings(
+                sb, Path(home), max_requests_per_second=args.rps, public_url=public_url
             )
             started = time.monotonic()
             async with open_engine(settings, poller=PollerConfig()) as engine:
@@ -383,10 +383,6 @@ async def run_fixed_arm(args: argparse.Namespace, name: str) -> ArmResult:
 # --- report ----------------------------------------------------------------------------------
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def table(summaries: dict[str, dict[str, Any]], baseline: str) -> str:
     base_gets = summaries[baseline]["total_gets"]
     header = (
@@ -428,13 +424,11 @@ async def run_all(args: argparse.Namespace) -> dict[str, ArmResult]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p = parser("poll_latency", __doc__)
     p.add_argument("--tasks", type=int, default=40, help="tasks per arm (default 40)")
     p.add_argument("--duration", type=float, default=20.0, help="mean task seconds (default 20)")
-    p.add_argument("--jitter", type=float, default=0.5, help="duration jitter (default 0.5)")
-    p.add_argument("--estimate-error", type=float, default=0.3, help="estimate error (default 0.3)")
+    add_task_options(p)
     p.add_argument("--interval", type=float, default=4.0, help="baseline interval (default 4)")
-    p.add_argument("--seed", type=int, default=7, help="sandbox seed (default 7)")
     p.add_argument(
         "--rps",
         type=float,
@@ -446,7 +440,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--sequential", action="store_true", help="run the arms one after another, not together"
     )
-    p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON output (default {RESULTS})")
     args = p.parse_args(argv)
     if args.tasks < 1 or args.duration <= 0 or args.interval <= 0:
         p.error("--tasks, --duration and --interval must be positive")
@@ -455,7 +448,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet_logging()
     mode = "sequentially" if args.sequential else "concurrently"
     print(
         f"{args.tasks} tasks per arm, duration {args.duration:g} s +-{args.jitter:.0%}, "
@@ -486,8 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"target (ours): median delay <= {TARGET_MEDIAN:g} s: "
-        f"{'PASS' if checks['median_delay_le_1s'] else 'FAIL'}; "
-        f"total GETs <= {baseline}: {'PASS' if checks['gets_le_baseline'] else 'FAIL'}"
+        f"{verdict(checks['median_delay_le_1s'])}; "
+        f"total GETs <= {baseline}: {verdict(checks['gets_le_baseline'])}"
     )
     for name, s in summaries.items():
         lo, mid, hi = s["gets_per_task_min_median_max"]
@@ -503,16 +496,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"identical durations across arms: {same}; total run {elapsed:.1f} s")
 
-    report = {
-        "benchmark": "poll_latency",
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+    figures = {
         "config": {
-            "tasks": args.tasks,
-            "duration_s": args.duration,
-            "duration_jitter": args.jitter,
-            "estimate_error": args.estimate_error,
-            "seed": args.seed,
+            **task_options(args),
             "baseline_interval_s": args.interval,
             "rps_cap": args.rps,
             "arms_run": mode,
@@ -526,9 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         "tasks": {name: [asdict(s) for s in arm.samples] for name, arm in results.items()},
         "total_run_s": elapsed,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, "poll_latency", figures)
     return 0
 
 

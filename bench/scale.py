@@ -33,7 +33,7 @@ Method:
   task turning terminal on our side; at the cap, polls queue behind each other.
 * Event-loop lag: a task sleeping 0.1 s in a loop records how late it wakes up.
 
-Run: ``python bench/scale.py [--tasks N] [--duration S] [--rps R] [--quick]``; results go to
+Run: ``python -m bench.scale [--tasks N] [--duration S] [--rps R] [--quick]``; results go to
 ``bench/results/scale.json``.
 """
 
@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import logging
 import multiprocessing
 import os
@@ -53,23 +52,29 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` importable as a script
-
 import anyio
 import anyio.to_thread
 
-from bench.common import machine, percentile
+from bench.common import (
+    add_task_options,
+    fmt,
+    parser,
+    percentile,
+    quiet_logging,
+    rows_table,
+    task_options,
+    verdict,
+    write_report,
+)
 from imagegen_mcp.models import SIZE_PIXELS, SIZES, Task, TaskRequest
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.server.settings import Settings, load_settings
 from imagegen_mcp.service.poller import PollerConfig
 
-RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
 PRODUCT_RPS = float(Settings.model_fields["max_requests_per_second"].default)
 COUNTS = (1, 1, 2, 4)  # images per task, cycled: 2 on average
 CREDITS_PER_IMAGE = 2.5  # the sandbox's price
@@ -279,8 +284,7 @@ def requests_for(count: int) -> list[TaskRequest]:
 
 def wait_timeout(args: argparse.Namespace) -> float:
     # Longest task + every create and a few GETs per task queued at the cap + slack.
-    longest: float = args.duration * (1 + args.jitter)
-    return longest + args.tasks * 6 / args.rps + 300.0
+    return float(args.duration * (1 + args.jitter) + args.tasks * 6 / args.rps + 300.0)
 
 
 def verify(sample: TaskSample, task: Task) -> None:
@@ -574,10 +578,6 @@ def analyse(args: argparse.Namespace, m: Measured, sandbox: dict[str, Any]) -> d
 # --- report ----------------------------------------------------------------------------------
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def table(s: dict[str, Any]) -> str:
     api, cli, dl = s["api_rate_sandbox"], s["api_rate_client"], s["downloads"]
     cap = api["cap"]
@@ -657,18 +657,16 @@ def table(s: dict[str, Any]) -> str:
             f"{s['sandbox_cpu_s']:.1f} s CPU, {s['sandbox_maxrss_mb']:.0f} MB (not counted above)",
         ),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return rows_table(rows)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p = parser("scale", __doc__)
     p.add_argument("--tasks", type=int, help="tasks in flight (default 200; --quick 20)")
     p.add_argument(
         "--duration", type=float, help="mean upstream task seconds (default 90; --quick 10)"
     )
-    p.add_argument("--jitter", type=float, default=0.5, help="duration jitter (default 0.5)")
-    p.add_argument("--estimate-error", type=float, default=0.3, help="estimate error (default 0.3)")
+    add_task_options(p)
     p.add_argument(
         "--rps",
         type=float,
@@ -676,9 +674,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"client request-rate cap (default: the product default, {PRODUCT_RPS:g})",
     )
     p.add_argument("--idle", type=float, default=2.0, help="idle-engine baseline seconds (2)")
-    p.add_argument("--seed", type=int, default=7, help="sandbox seed (default 7)")
     p.add_argument("--quick", action="store_true", help="a small fast run: 20 tasks of ~10 s")
-    p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON output (default {RESULTS})")
     args = p.parse_args(argv)
     if args.tasks is None:
         args.tasks = 20 if args.quick else 200
@@ -712,7 +708,7 @@ def start_sandbox(args: argparse.Namespace) -> tuple[Any, Connection, dict[str, 
 def main(argv: list[str] | None = None) -> int:
     rss_imports = rss_now_kb()
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet_logging()
     cap_note = (
         "the product default" if args.rps == PRODUCT_RPS else f"product default {PRODUCT_RPS:g}"
     )
@@ -754,22 +750,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(s))
     print()
-    print("checks: " + ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in checks.items()))
+    print("checks: " + ", ".join(f"{k} {verdict(v)}" for k, v in checks.items()))
     if s["problems"]:
         for task_id, problems in list(s["problems"].items())[:10]:
             print(f"  {task_id}: {'; '.join(problems)}")
 
     t0 = measured.t0_monotonic
-    report = {
-        "benchmark": "scale",
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+    figures = {
         "config": {
-            "tasks": args.tasks,
-            "duration_s": args.duration,
-            "duration_jitter": args.jitter,
-            "estimate_error": args.estimate_error,
-            "seed": args.seed,
+            **task_options(args),
             "rps_cap": args.rps,
             "rps_is_product_default": args.rps == PRODUCT_RPS,
             "product_default_rps": PRODUCT_RPS,
@@ -806,9 +795,7 @@ def main(argv: list[str] | None = None) -> int:
             t | {"started_at": round(t["started_at"] - t0, 3)} for t in sandbox["tasks"]
         ],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, "scale", figures, indent=1)
     return 0
 
 

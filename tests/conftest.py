@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import stamina
 
-from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
+from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.runtime import open_engine
-from imagegen_mcp.server.settings import Settings, load_settings
+from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import TaskEngine
-from imagegen_mcp.service.poller import PollerConfig
-from imagegen_mcp.service.schedule import PollPolicy
+from tests.support.settings import FAST_POLLER, make_settings
+
+__all__ = ["FAST_POLLER", "make_settings"]  # tests import them from here too
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -31,14 +32,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-# Short intervals so sandbox tasks of a fraction of a second finish quickly.
-FAST_POLLER = PollerConfig(
-    policy=PollPolicy(near_interval=0.05, min_interval=0.02, max_interval=0.5, overdue_max=0.2),
-    error_backoff=0.05,
-    storage_backoff=0.1,
-)
-
-
 @pytest.fixture(autouse=True)
 def _instant_retries() -> Iterator[None]:
     # No backoff sleeps in tests, but keep up to four attempts so retry behaviour is exercised.
@@ -48,25 +41,13 @@ def _instant_retries() -> Iterator[None]:
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(task_duration=0.3, seed=1)
+    return SandboxConfig(task_duration=0.05, seed=1)
 
 
 @pytest.fixture
 async def sandbox(sandbox_config: SandboxConfig) -> AsyncIterator[Sandbox]:
     async with Sandbox(sandbox_config) as sb:
         yield sb
-
-
-def make_settings(sb: Sandbox, home: Path, **extra: object) -> Settings:
-    return load_settings(
-        EVOLINK_API_KEY=SANDBOX_API_KEY,
-        api_base=sb.base_url,
-        files_base=sb.base_url,
-        home=home,
-        allowed_dirs=(home.parent,),
-        max_requests_per_second=1000.0,
-        **extra,
-    )
 
 
 @pytest.fixture

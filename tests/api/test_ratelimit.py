@@ -1,60 +1,90 @@
-"""The shared rate cap: releases never closer than the interval, penalties hold everyone."""
+"""The shared rate cap: releases never closer than the interval, penalties hold everyone.
+
+The limiter runs on a virtual clock: its sleeps move the clock instead of waiting, so each test
+checks exact spacing in no real time.
+"""
 
 from __future__ import annotations
 
 import itertools
-import time
+from collections.abc import Callable
 
 import anyio
+import anyio.lowlevel
+import pytest
 
 from imagegen_mcp.api.ratelimit import HEADROOM, RateLimiter
 
-SLACK = 1e-3  # the event loop may wake a hair early; this checks spacing, not speed
+
+class VirtualTime:
+    """A clock that only sleeps move; ``at(t, action)`` runs ``action`` once the clock reaches
+    ``t`` during a sleep (as a 429 answered to another request would land mid-wait)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self._events: list[tuple[float, Callable[[], None]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        self._events.append((when, action))
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        end = self.now + seconds
+        for when, action in sorted(self._events, key=lambda e: e[0]):
+            if when <= end:
+                self.now = max(self.now, when)
+                action()
+                self._events.remove((when, action))
+        self.now = end
+        await anyio.lowlevel.checkpoint()  # let other waiters run, as a real sleep would
 
 
-async def _release_times(limiter: RateLimiter, count: int) -> list[float]:
+def limiter_on(vt: VirtualTime, rate: float) -> RateLimiter:
+    return RateLimiter(rate, clock=vt.clock, sleep=vt.sleep)
+
+
+async def test_concurrent_requests_are_released_an_interval_apart() -> None:
+    vt = VirtualTime()
+    limiter = limiter_on(vt, 100.0)
     released: list[float] = []
 
     async def one() -> None:
         await limiter.acquire()
-        released.append(time.monotonic())
+        released.append(vt.now)
 
     async with anyio.create_task_group() as tg:
-        for _ in range(count):
+        for _ in range(12):
             tg.start_soon(one)
-    return sorted(released)
-
-
-async def test_concurrent_requests_are_released_an_interval_apart() -> None:
-    limiter = RateLimiter(100.0)
-    times = await _release_times(limiter, 12)
     interval = 1 / (100.0 * HEADROOM)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= interval - SLACK  # so never more than the cap in any one-second window
+    gaps = [b - a for a, b in itertools.pairwise(sorted(released))]
+    assert len(released) == 12
+    assert min(gaps) >= interval - 1e-12  # so never more than the cap in any one-second window
     assert limiter.rate == 100.0
+    assert limiter.waited == pytest.approx(sum(range(12)) * interval)
 
 
 async def test_a_late_release_pushes_the_next_one_back() -> None:
-    limiter = RateLimiter(50.0)
+    vt = VirtualTime()
+    limiter = limiter_on(vt, 50.0)
     await limiter.acquire()
-    time.sleep(0.05)  # the loop is blocked: the next release is already overdue
+    vt.now += 0.05  # the loop was blocked: the next release is already overdue
     await limiter.acquire()
-    first = time.monotonic()
+    assert vt.sleeps == []  # released at once, late
+    first = vt.now
     await limiter.acquire()
-    assert time.monotonic() - first >= 1 / (50.0 * HEADROOM) - SLACK
+    assert vt.now - first == pytest.approx(1 / (50.0 * HEADROOM))  # spaced from the late one
 
 
 async def test_a_penalty_delays_requests_already_waiting() -> None:
-    limiter = RateLimiter(1000.0)
+    vt = VirtualTime()
+    limiter = limiter_on(vt, 1000.0)
     await limiter.acquire()
-    start = time.monotonic()
-
-    async def late_penalty() -> None:
-        await anyio.sleep(0.01)
-        limiter.penalize(0.2)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(late_penalty)
-        limiter.penalize(0.05)
-        await limiter.acquire()  # sleeping until 0.05 s when the 0.2 s penalty lands
-    assert time.monotonic() - start >= 0.2 - SLACK
+    limiter.penalize(0.05)
+    vt.at(0.01, lambda: limiter.penalize(0.2))  # a second 429 while the request waits
+    await limiter.acquire()
+    assert vt.now == pytest.approx(0.21)  # held until 0.2 s after the later penalty
+    assert vt.sleeps == pytest.approx([0.05, 0.16])  # woke at 0.05, saw the new slot, slept on

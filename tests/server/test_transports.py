@@ -90,10 +90,10 @@ async def test_streamable_http_requires_the_token_and_reports_progress(
             )
             assert rebound.status_code == 421
 
-        progress: list[float] = []
+        seen: list[float] = []
 
-        async def on_progress(p: float, total: float | None, message: str | None) -> None:
-            progress.append(p)
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            seen.append(progress)
 
         authed = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"})
         async with authed, Client(streamable_http_client(f"{base}/mcp", http_client=authed)) as c:
@@ -103,7 +103,7 @@ async def test_streamable_http_requires_the_token_and_reports_progress(
     assert not result.is_error
     assert result.structured_content is not None
     assert result.structured_content["status"] == "completed"
-    assert progress and progress[-1] == 100
+    assert seen and seen[-1] == 100
 
 
 async def test_upstream_callback_reaches_the_route_without_the_token(

@@ -1,24 +1,25 @@
 """A short soak: faults on GETs and downloads, the stdio server SIGKILLed and restarted.
 
-The full run is ``bench/soak.py`` (100 tasks, 8 kills); this one is small enough for every CI
-run and checks the same invariants: nothing lost, nothing duplicated, no create sent twice,
-nothing left open.
+The full run is ``python -m bench.soak`` (100 tasks, 8 kills); this one is small enough for
+every CI run and checks the same invariants: nothing lost, nothing duplicated, no create sent
+twice, nothing left open.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.soak import SoakConfig, run_soak
+from tests.support.soak.config import SoakConfig
+from tests.support.soak.run import run_soak
 
 
 async def test_short_soak_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     cfg = SoakConfig(
         tasks=16,
         kills=3,
-        kill_after=(0.4, 1.5),
+        kill_after=(0.3, 1.0),
         concurrency=16,
-        duration=0.6,
+        duration=0.4,
         rps=50.0,
         wait_seconds=2.0,
         seed=3,

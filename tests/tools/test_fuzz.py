@@ -1,5 +1,5 @@
-"""Fuzzed tool calls: the short variant of ``bench/fuzz_tools.py`` (which holds the strategies
-and the property checks; see its docstring).
+"""Fuzzed tool calls: the short variant of ``python -m bench.fuzz_tools`` (the strategies, the
+property checks and the harness are in ``tests/support/fuzz/``).
 
 One sandbox, server and in-memory client live in a blocking portal for the whole test, so the
 synchronous hypothesis test calls into one event loop, and tasks made by earlier calls feed later
@@ -17,34 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.fuzz_tools import (
-    KEY,
-    KEY_PIECE,
-    CallRecord,
-    CallSpec,
-    capture_logs,
-    check_error_text,
-    run_in_portal,
-)
 from hypothesis import HealthCheck, Phase, given, settings
 from mcp import Client
 from PIL import Image
-from pydantic import SecretStr
 
 from imagegen_mcp.sandbox import Sandbox
-from imagegen_mcp.server.settings import Settings
-from tests.conftest import make_settings
-from tests.tools.conftest import text_of
+from tests.support.fuzz.calls import CallRecord, CallSpec
+from tests.support.fuzz.harness import run_in_portal
+from tests.support.fuzz.properties import KEY, KEY_PIECE, capture_logs, check_error_text
+from tests.support.mcp import text_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 FUZZED_CALLS = 120
-
-
-def fuzz_settings(sb: Sandbox, home: Path) -> Settings:
-    # make_settings configures the sandbox's default key; the fuzz sandbox accepts only KEY.
-    base = make_settings(sb, home, wait_seconds=0.1)
-    return base.model_copy(update={"api_key": SecretStr(KEY)})
 
 
 def describe(records: list[CallRecord]) -> str:
@@ -57,12 +42,11 @@ def test_fuzzed_tool_calls_get_clear_answers_and_never_leak_the_key(
     with (
         capture_logs() as logs,
         run_in_portal(
-            tmp_path, fuzz_settings, task_duration=0.05, max_wait=0.1, call_timeout=20.0
+            tmp_path, task_duration=0.05, max_wait=0.1, wait_seconds=0.1, call_timeout=20.0
         ) as runner,
     ):
         harness = runner.harness
-        assert harness.strategies is not None
-        for spec in harness.strategies.corpus():
+        for spec in harness.corpus():
             runner.call(spec)
         corpus = list(harness.records)
         assert not any(r.failures for r in corpus), describe(corpus)

@@ -82,3 +82,4 @@ class CallbackDispatcher:
                 task.callback_delivered = True
                 state.counters.callbacks_sent += 1
                 return
+        state.counters.callbacks_failed += 1

@@ -109,7 +109,7 @@ class Faults:
 @dataclass
 class Counters:
     """Live request counts, for assertions: every request received counts, even when it is
-    refused (bad key, invalid body) or faulted, except ``creates`` and ``callbacks_sent``."""
+    refused (bad key, invalid body) or faulted, except ``creates`` and the callback outcomes."""
 
     creates: int = 0  # create POSTs that created a task (including create_then_* faults)
     create_requests: int = 0  # every create POST received
@@ -119,6 +119,7 @@ class Counters:
     file_gets: int = 0  # uploaded-file downloads served or attempted
     callbacks_sent: int = 0  # callback POSTs answered 2xx
     callback_attempts: int = 0  # every callback POST, retries included
+    callbacks_failed: int = 0  # tasks whose every callback attempt failed: none will follow
     credits_gets: int = 0
 
 
