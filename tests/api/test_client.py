@@ -116,3 +116,26 @@ async def test_a_closed_client_refuses_before_anything_is_marked_sent(
     with pytest.raises(RuntimeError, match="closed"):
         await client.create_task(BODY, before_send=mark_sent)
     assert marked == [] and sandbox.counters.create_requests == 1
+
+
+@pytest.mark.parametrize(("retry_after", "held"), [(0, 0.0), (3, 3.0), (None, 1.0)])
+async def test_a_429_holds_every_request_back_as_long_as_it_asks(
+    sandbox: Sandbox, retry_after: int | None, held: float
+) -> None:
+    """Retry-After: 0 means now; a missing one costs a second; any other is honoured."""
+    from imagegen_mcp.api.ratelimit import RateLimiter
+    from tests.api.test_ratelimit import VirtualTime
+
+    vt = VirtualTime()
+    sandbox.faults.retry_after = retry_after
+    sandbox.faults.queue("create", 429)
+    limiter = RateLimiter(1000.0, clock=vt.clock, sleep=vt.sleep)
+    async with EvoLinkClient(
+        api_key=sandbox.api_key,
+        api_base=sandbox.base_url,
+        files_base=sandbox.base_url,
+        limiter=limiter,
+    ) as client:
+        await client.create_task(BODY)
+    assert sum(vt.sleeps) == pytest.approx(held, abs=0.01)
+    assert sandbox.counters.creates == 1

@@ -54,7 +54,7 @@ class Faults:
     #: Probability per request for each kind, per route: ``{"get": {503: 0.1, "drop": 0.05}}``.
     rates: dict[str, dict[str | int, float]] = field(default_factory=dict)
     #: Seconds sent in ``Retry-After`` with every 429.
-    retry_after: int = 1
+    retry_after: int | None = 1  # None: no Retry-After header at all
     #: Pause between chunks of a "slow" download, and the chunk size.
     slow_chunk_delay: float = 0.05
     slow_chunk_size: int = 4096

@@ -95,10 +95,12 @@ def files_error(status: int, message: str, headers: dict[str, str] | None = None
 
 
 def fault_status_response(
-    status: int, style: ErrorStyle, *, files_api: bool, retry_after: int
+    status: int, style: ErrorStyle, *, files_api: bool, retry_after: int | None
 ) -> JSONResponse:
     message = _FAULT_MESSAGES.get(status, f"HTTP {status} (sandbox fault).")
-    headers = {"Retry-After": str(retry_after)} if status == 429 else None
+    headers = (
+        {"Retry-After": str(retry_after)} if status == 429 and retry_after is not None else None
+    )
     if files_api:
         return files_error(status, message, headers)
     return api_error(style, status, message, headers=headers)
