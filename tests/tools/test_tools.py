@@ -189,3 +189,21 @@ async def test_api_key_never_appears_in_results(client: Client, settings: Settin
     ]
     for r in results:
         assert key not in r.model_dump_json()
+
+
+async def test_get_task_with_a_lost_file_says_so_instead_of_failing(
+    client: Client, sandbox: Sandbox
+) -> None:
+    done = await call(client, "generate_image", prompt="short-lived", n=2)
+    view = done.structured_content or {}
+    images, task_id = view["images"], view["task_id"]
+    Path(images[0]["path"]).unlink()
+    again = await call(client, "get_task", task_id=task_id)
+    assert not again.is_error and Path(images[0]["path"]).exists()  # downloaded again
+    Path(images[0]["path"]).unlink()
+    sandbox.advance(sandbox.config.result_ttl + 10)
+    late = await call(client, "get_task", task_id=task_id)
+    assert "Internal error" not in text_of(late)
+    assert "is missing" in text_of(late) and "generate it again" in text_of(late)
+    shown = (late.structured_content or {})["images"]
+    assert [img["index"] for img in shown] == [1]
