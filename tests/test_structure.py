@@ -9,6 +9,7 @@ but not for cycles, since they never run.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -239,3 +240,15 @@ def test_no_module_is_over_350_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert not long, f"split these modules (one job each): {long}"
+
+
+def test_tools_and_server_use_the_engine_s_methods_not_its_parts() -> None:
+    reach = re.compile(r"engine\.(store|client|saver|poller)\b")
+    broken = [
+        f"{name}: line {number}: {line.strip()}"
+        for name, path in module_names(SRC, PACKAGE).items()
+        if layer(name) in ("tools", "server") or name.endswith("service.inputs")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if reach.search(line)
+    ]
+    assert not broken, "give the engine a method instead:\n" + "\n".join(broken)
