@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from imagegen_mcp.errors import ConfigError
 from imagegen_mcp.netaddr import is_loopback
 from imagegen_mcp.server.app import build_server
+from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore, SessionScope
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import callback_path
 from imagegen_mcp.service.poller import PollerConfig
@@ -108,10 +109,17 @@ def http_app(
     # The SDK's app carries our custom routes and runs the session manager (and so our
     # lifespan) in its own lifespan. Its host check covers /mcp only: the callback route is
     # reached by the upstream under any name, and only triggers a confirming GET.
+    # An event store makes each call's SSE stream resumable: a client that lost its connection
+    # reconnects with Last-Event-ID (after the SSE retry delay) and still gets the result.
     app = build_server(settings, poller=poller).streamable_http_app(
-        json_response=False, transport_security=host_security(settings, host), host=host
+        json_response=False,
+        transport_security=host_security(settings, host),
+        host=host,
+        event_store=BoundedEventStore(),
+        retry_interval=RETRY_MILLISECONDS,
     )
-    return BearerAuth(app, token) if token else app
+    scoped = SessionScope(app)
+    return BearerAuth(scoped, token) if token else scoped
 
 
 def run_http(settings: Settings, *, host: str, port: int) -> None:
