@@ -18,6 +18,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.run(
         [sys.executable, "-m", "imagegen_mcp", *args],
         capture_output=True,
+        stdin=subprocess.DEVNULL,  # serve over stdio ends at once if it ever starts
         text=True,
         timeout=120,
         env=env,
@@ -77,3 +78,39 @@ def test_invalid_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("IMAGEGEN_WAIT_SECONDS", "500")
     with pytest.raises(ConfigError, match="IMAGEGEN_WAIT_SECONDS"):
         load_settings()
+
+
+def serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {**clean_env(tmp_path), "EVOLINK_API_KEY": "x", **extra}
+
+
+def assert_one_line_failure(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("imagegen-mcp: ")
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_a_damaged_state_database_stops_serve_with_one_line_and_the_fix(
+    tmp_path: Path, transport: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "state.db").write_bytes(b"not a database, just bytes " * 200)
+    proc = run("serve", "--transport", transport, "--port", "0", env=serve_env(tmp_path))
+    assert_one_line_failure(proc, str(home / "state.db"), "damaged", "IMAGEGEN_HOME")
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_an_unusable_output_folder_stops_serve_with_one_line_naming_the_setting(
+    tmp_path: Path, transport: str
+) -> None:
+    # A regular file where a folder should be: refused even to root, which ignores chmod.
+    (tmp_path / "a-file").write_text("x")
+    env = serve_env(tmp_path, IMAGEGEN_OUTPUT_DIR=str(tmp_path / "a-file" / "images"))
+    proc = run("serve", "--transport", transport, "--port", "0", env=env)
+    assert_one_line_failure(proc, str(tmp_path / "a-file" / "images"), "IMAGEGEN_OUTPUT_DIR")

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ImageContent
@@ -22,6 +18,7 @@ from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox
 from imagegen_mcp.server.http import http_app
 from imagegen_mcp.server.settings import Settings
 from tests.conftest import make_settings
+from tests.server.conftest import bound_socket, serve_http
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -45,29 +42,6 @@ async def test_stdio_subprocess_generates_a_saved_image(sandbox: Sandbox, tmp_pa
     assert data is not None and data["status"] == "completed"
     assert all(Path(img["path"]).exists() for img in data["images"])
     assert sum(isinstance(c, ImageContent) for c in result.content) == 2
-
-
-def bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # sets TCP_NODELAY
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@asynccontextmanager
-async def serve_http(settings: Settings, sock: socket.socket | None = None) -> AsyncIterator[str]:
-    app = http_app(settings, host="127.0.0.1")
-    sock = sock or bound_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        with anyio.fail_after(10):
-            while not server.started:
-                await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
 
 
 async def test_streamable_http_requires_the_token_and_reports_progress(

@@ -120,7 +120,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
-    """Run the MCP server over ``transport`` until interrupted."""
+    """Run the MCP server over ``transport`` until interrupted.
+
+    What it needs is checked first: a failure is an ``ImagegenError`` (one line from ``main``),
+    and nothing has been written to stdout, which stdio clients read as the protocol.
+    """
+    from imagegen_mcp.server.runtime import check_startup
+
+    anyio.run(check_startup, settings)
     # Imported here so that the one-shot commands never load the MCP SDK, and stdio never
     # loads the HTTP stack.
     if transport == "stdio":

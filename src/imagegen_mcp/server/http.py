@@ -3,7 +3,9 @@ server's own routes (the upstream callback), behind an optional bearer token."""
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+from urllib.parse import urlsplit
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
@@ -13,8 +15,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from imagegen_mcp.errors import ConfigError
 from imagegen_mcp.netaddr import is_loopback
 from imagegen_mcp.server.app import build_server
+from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore, SessionScope
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import callback_path
+from imagegen_mcp.service.poller import PollerConfig
 
 CALLBACK_PREFIX = callback_path("")
 
@@ -44,27 +48,78 @@ class BearerAuth:
         await self._app(scope, receive, send)
 
 
-def http_app(settings: Settings, *, host: str = "127.0.0.1") -> ASGIApp:
-    """The ASGI app: MCP at /mcp plus the callback route; bearer-protected when a token is set."""
+# Names that reach this machine only: always allowed on a loopback bind.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _as_host(address: str) -> list[str]:
+    """A bind address as Host headers show it: as written, and in its canonical form (an IPv6
+    literal in brackets; ``0:0:0:0:0:0:0:1`` is also ``[::1]``)."""
+    bare = address.strip("[]")
+    try:
+        ip = ipaddress.ip_address(bare)
+    except ValueError:
+        return [address.lower()]
+    if ip.is_unspecified:
+        return []  # 0.0.0.0 / :: never name the server in a Host header
+    if ip.version == 6:
+        return [f"[{bare.lower()}]", f"[{ip.compressed}]"]
+    return [bare]
+
+
+def host_security(settings: Settings, host: str) -> TransportSecuritySettings:
+    """Which Host and Origin headers MCP requests may carry (DNS-rebinding protection).
+
+    A loopback bind answers only to its own address, the loopback names, the public URL's host
+    and ``IMAGEGEN_ALLOWED_HOSTS``, token or not: a browser page whose name an attacker rebinds
+    to 127.x would otherwise reach it. Any other bind requires the token, which a rebound page
+    cannot send; it is restricted too once ``IMAGEGEN_ALLOWED_HOSTS`` is set.
+    """
+    if not is_loopback(host) and not settings.allowed_hosts:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    names = [*_as_host(host), *LOCAL_HOSTS, *settings.allowed_hosts]
+    if settings.public_url:
+        names.append(urlsplit(settings.public_url).netloc.lower())
+    hosts: list[str] = []
+    origins: list[str] = []
+    for name in dict.fromkeys(names):
+        # The SDK matches exactly, or any port for an entry ending in ":*".
+        has_port = urlsplit(f"//{name}").port is not None
+        forms = [name] if has_port else [name, f"{name}:*"]
+        hosts += forms
+        origins += [f"{scheme}://{form}" for form in forms for scheme in ("http", "https")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def http_app(
+    settings: Settings, *, host: str = "127.0.0.1", poller: PollerConfig | None = None
+) -> ASGIApp:
+    """The ASGI app: MCP at /mcp plus the callback route; bearer-protected when a token is set.
+
+    ``host`` is the bind address; ``poller`` overrides the polling policy (tests).
+    """
     token = settings.http_token.get_secret_value() if settings.http_token else None
     if not is_loopback(host) and not token:
         raise ConfigError(
             f"Refusing to serve on {host} without authentication: set IMAGEGEN_HTTP_TOKEN "
             "(clients send it as 'Authorization: Bearer <token>'), or bind to 127.0.0.1."
         )
-    # None lets the SDK guard 127.0.0.1/localhost/::1 against DNS rebinding; a public bind
-    # has the bearer token instead, and the SDK's host allowlist would refuse real hostnames.
-    security = (
-        None
-        if is_loopback(host)
-        else TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    )
     # The SDK's app carries our custom routes and runs the session manager (and so our
-    # lifespan) in its own lifespan.
-    app = build_server(settings).streamable_http_app(
-        json_response=False, transport_security=security, host=host
+    # lifespan) in its own lifespan. Its host check covers /mcp only: the callback route is
+    # reached by the upstream under any name, and only triggers a confirming GET.
+    # An event store makes each call's SSE stream resumable: a client that lost its connection
+    # reconnects with Last-Event-ID (after the SSE retry delay) and still gets the result.
+    app = build_server(settings, poller=poller).streamable_http_app(
+        json_response=False,
+        transport_security=host_security(settings, host),
+        host=host,
+        event_store=BoundedEventStore(),
+        retry_interval=RETRY_MILLISECONDS,
     )
-    return BearerAuth(app, token) if token else app
+    scoped = SessionScope(app)
+    return BearerAuth(scoped, token) if token else scoped
 
 
 def run_http(settings: Settings, *, host: str, port: int) -> None:

@@ -51,6 +51,18 @@ async def open_engine(
         await store.aclose()
 
 
+async def check_startup(settings: Settings) -> None:
+    """Open what serving needs once and close it again, so that a damaged state database or an
+    unusable image folder is one ``StorageError`` naming the fix before any transport starts
+    (inside the transport's lifespan it becomes a long traceback and no answer at all)."""
+    store = await TaskStore.open(settings.db_path)
+    await store.aclose()
+    saver = ImageSaver(settings.images_dir)
+    await saver.prepare()
+    # An existing folder may still refuse writes (read-only mount, permissions): try one.
+    saver.new_sink().discard()
+
+
 def image_inputs(settings: Settings, engine: TaskEngine) -> ImageInputs:
     """The resolver for caller-supplied images (paths, data URIs, URLs, image:// URIs)."""
     hosts = {urlsplit(base).netloc for base in (settings.api_base, settings.files_base)}

@@ -5,9 +5,11 @@ The environment variable names are a public contract (README, hosts' config file
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
     max_credits_per_day: float | None = Field(default=None, gt=0)
     public_url: str | None = None
     http_token: SecretStr | None = None
+    # Host names the HTTP transport answers to besides its own address and localhost: a comma
+    # list (os.pathsep would be ':' on POSIX, which a host:port entry contains).
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     preview_max_bytes: int = Field(default=48 * 1024, ge=0)  # base64 text per preview
     preview_max_side: int = Field(default=512, ge=16, le=4096)
     max_requests_per_second: float = Field(default=5.0, gt=0)
@@ -50,6 +55,15 @@ class Settings(BaseSettings):
     def _split_dirs(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(Path(p) for p in value.split(os.pathsep) if p.strip())
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(host_entry(str(v)) for v in value if str(v).strip())
         return value
 
     @field_validator("api_base", "files_base", "public_url")
@@ -91,6 +105,23 @@ class Settings(BaseSettings):
                 "(get a key at https://evolink.ai), or try the offline sandbox with --sandbox."
             )
         return self.api_key.get_secret_value().strip()
+
+
+def host_entry(raw: str) -> str:
+    """``raw`` as a Host header shows it: ``name`` or ``name:port``, IPv6 literals bracketed."""
+    text = raw.strip().lower()
+    try:
+        return f"[{ipaddress.IPv6Address(text)}]"
+    except ValueError:
+        pass
+    parts = urlsplit(f"//{text}")
+    try:
+        ok = bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        ok = False
+    if not ok or parts.path or parts.query or parts.fragment or "@" in text or " " in text:
+        raise ValueError(f"{raw.strip()!r} is not a host name or host:port")
+    return text
 
 
 def load_settings(**overrides: object) -> Settings:
