@@ -11,10 +11,11 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from mcp.server.streamable_http import EventMessage
 from mcp.types import JSONRPCNotification
 
 from imagegen_mcp.sandbox import Sandbox
-from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore, EventMessage
+from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore
 from tests.conftest import FAST_POLLER, make_settings
 from tests.server.conftest import HANDSHAKE_VERSION, SSE_ACCEPT, initialize, serve_http
 

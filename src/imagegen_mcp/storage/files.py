@@ -113,7 +113,7 @@ class ImageSaver:
         try:
             await anyio.to_thread.run_sync(_prepare)
         except OSError as exc:
-            raise self._storage_error(exc) from exc
+            raise self._storage_error(exc, saving=False) from exc
 
     def new_sink(self) -> TempFileSink:
         try:
@@ -230,11 +230,13 @@ class ImageSaver:
         """Whether ``path`` (after resolving links) lies inside the output directory."""
         return path.resolve().is_relative_to(self.output_dir.resolve())
 
-    def _storage_error(self, exc: OSError) -> StorageError:
+    def _storage_error(self, exc: OSError, *, saving: bool = True) -> StorageError:
+        later = (
+            "; the task stays retrievable with get_task while its links are valid" if saving else ""
+        )
         return StorageError(
             f"Cannot save images in {self.output_dir}: {exc.strerror or exc}. Free disk space or "
-            "set IMAGEGEN_OUTPUT_DIR to a writable directory; the task stays retrievable with "
-            "get_task while its links are valid."
+            f"set IMAGEGEN_OUTPUT_DIR to a writable directory{later}."
         )
 
 
