@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 FORMATS: dict[str, tuple[str, str]] = {
     "PNG": ("image/png", "png"),
     "JPEG": ("image/jpeg", "jpg"),
     "WEBP": ("image/webp", "webp"),
 }
+
+#: Formats Pillow names that are read as one of ``FORMATS``. A multi-picture camera JPEG (MPO)
+#: starts with an ordinary baseline JPEG, which every JPEG decoder reads; the frames after it
+#: are ignored.
+_ALIASES = {"MPO": "JPEG"}
+
+#: The EXIF tag that says how to rotate or flip the stored pixels for display.
+_ORIENTATION = 0x0112
 
 
 class NotAnImage(ValueError):
@@ -35,8 +48,9 @@ _OBJECT_REPR = re.compile(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>")
 @dataclass(frozen=True)
 class ImageInfo:
     format: str
-    width: int
+    width: int  # as stored, before any EXIF orientation
     height: int
+    orientation: int = 1  # EXIF orientation: 1 = shown as stored; 5-8 swap width and height
 
     @property
     def mime_type(self) -> str:
@@ -45,6 +59,45 @@ class ImageInfo:
     @property
     def extension(self) -> str:
         return FORMATS[self.format][1]
+
+
+def _format(name: str | None) -> str:
+    fmt = _ALIASES.get(name or "", name or "")
+    if fmt not in FORMATS:
+        raise NotAnImage(f"unsupported image format {fmt or 'unknown'!r} (use PNG, JPEG or WebP)")
+    return fmt
+
+
+def _not_an_image(exc: Exception) -> NotAnImage:
+    from PIL import Image
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return TooManyPixels("too many pixels to decode safely")
+    # Pillow names its in-memory file object ("<_io.BytesIO object at 0x...>"): drop it.
+    return NotAnImage(f"not a readable image ({_OBJECT_REPR.sub('', str(exc))})")
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise TooManyPixels(f"{width}x{height} is more than {MAX_PIXELS // 1_000_000} megapixels")
+
+
+def dimensions(data: bytes) -> tuple[int, int]:
+    """Width and height from the header alone, without decoding any pixel: what a decode of
+    ``data`` will cost. Raises ``NotAnImage`` (``TooManyPixels`` over ``MAX_PIXELS``)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            _format(img.format)
+            _check_pixels(img.width, img.height)
+            return img.size
+    except NotAnImage:
+        raise
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise _not_an_image(exc) from exc
+    except ValueError as exc:  # after NotAnImage, itself a ValueError
+        raise _not_an_image(exc) from exc
 
 
 def probe(source: bytes | Path) -> ImageInfo:
@@ -57,20 +110,25 @@ def probe(source: bytes | Path) -> ImageInfo:
     try:
         fp = io.BytesIO(source) if isinstance(source, bytes) else source
         with Image.open(fp) as img:
-            fmt = img.format or ""
-            if img.width * img.height > MAX_PIXELS:
-                raise TooManyPixels(
-                    f"{img.width}x{img.height} is more than {MAX_PIXELS // 1_000_000} megapixels"
-                )
+            fmt = _format(img.format)
+            _check_pixels(img.width, img.height)
+            orientation = _orientation(img)
             img.load()
             width, height = img.size
-    except TooManyPixels:
+    except NotAnImage:
         raise
-    except Image.DecompressionBombError as exc:
-        raise TooManyPixels("too many pixels to decode safely") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        # Pillow names its in-memory file object ("<_io.BytesIO object at 0x...>"): drop it.
-        raise NotAnImage(f"not a readable image ({_OBJECT_REPR.sub('', str(exc))})") from exc
-    if fmt not in FORMATS:
-        raise NotAnImage(f"unsupported image format {fmt or 'unknown'!r} (use PNG, JPEG or WebP)")
-    return ImageInfo(fmt, width, height)
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise _not_an_image(exc) from exc
+    except ValueError as exc:  # after NotAnImage, itself a ValueError
+        raise _not_an_image(exc) from exc
+    return ImageInfo(fmt, width, height, orientation)
+
+
+def _orientation(img: PILImage) -> int:
+    """The EXIF orientation (1-8), 1 when absent or unreadable: a broken EXIF block does not
+    make the pixels unusable."""
+    try:
+        value = img.getexif().get(_ORIENTATION, 1)
+    except (OSError, SyntaxError, ValueError, struct.error):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1

@@ -28,7 +28,7 @@ from imagegen_mcp.models import (
     TaskStatus,
 )
 from imagegen_mcp.service.engine import TaskEngine
-from imagegen_mcp.service.inputs import ImageInputs
+from imagegen_mcp.service.inputs import MAX_IMAGE_ARG_CHARS, ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.views import TaskList, TaskView, image_uri, task_summary, task_view
@@ -125,7 +125,7 @@ TaskId = Annotated[
         description="The task_id from generate_image or edit_image (e.g. 'ig-3f9a0c1b2d4e').",
     ),
 ]
-ImageRef = Annotated[str, Field(min_length=1, max_length=4_000_000)]
+ImageRef = Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_ARG_CHARS)]
 
 
 # --- tools ---------------------------------------------------------------------------------
