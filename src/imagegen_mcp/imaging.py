@@ -22,9 +22,9 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 #: Formats Pillow names that are read as one of ``FORMATS``. A multi-picture camera JPEG (MPO)
-#: starts with an ordinary baseline JPEG, which every JPEG decoder reads; the frames after it
-#: are ignored.
+#: starts with an ordinary JPEG, the picture its viewers show; ``single_picture`` cuts it out.
 _ALIASES = {"MPO": "JPEG"}
+_SOS, _APP2 = 0xDA, 0xE2
 
 #: The EXIF tag that says how to rotate or flip the stored pixels for display.
 _ORIENTATION = 0x0112
@@ -98,6 +98,39 @@ def dimensions(data: bytes) -> tuple[int, int]:
         raise _not_an_image(exc) from exc
     except ValueError as exc:  # after NotAnImage, itself a ValueError
         raise _not_an_image(exc) from exc
+
+
+def single_picture(data: bytes) -> bytes:
+    """``data`` itself, or for a multi-picture JPEG (MPO) its first picture as a plain JPEG.
+
+    The first picture is cut out byte for byte (no re-encoding, so no loss) and its multi-picture
+    index dropped: uploaded whole, the file says "MPO" to format sniffers that accept only plain
+    JPEG, and carries pictures (a second view, a preview) nobody asked to send.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format != "MPO":
+                return data
+            size = int(img.mpinfo[0xB002][0]["Size"])  # type: ignore[attr-defined]
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, LookupError, TypeError):
+        return data  # not an MPO Pillow can index: ``dimensions`` and ``probe`` judge it
+    if not 4 <= size <= len(data):
+        return data
+    return _without_multi_picture_index(data[:size])
+
+
+def _without_multi_picture_index(jpeg: bytes) -> bytes:
+    """``jpeg`` without its APP2 "MPF" segments (they list pictures no longer there)."""
+    out = bytearray(jpeg[:2])
+    pos = 2
+    while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF and jpeg[pos + 1] != _SOS:
+        end = pos + 2 + int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
+        if not (jpeg[pos + 1] == _APP2 and jpeg[pos + 4 : pos + 8] == b"MPF\0"):
+            out += jpeg[pos:end]
+        pos = end
+    return bytes(out + jpeg[pos:])
 
 
 def probe(source: bytes | Path) -> ImageInfo:

@@ -32,7 +32,14 @@ import anyio.to_thread
 
 from imagegen_mcp.api.fetch import fetch_public
 from imagegen_mcp.errors import InputError
-from imagegen_mcp.imaging import ImageInfo, NotAnImage, TooManyPixels, dimensions, probe
+from imagegen_mcp.imaging import (
+    ImageInfo,
+    NotAnImage,
+    TooManyPixels,
+    dimensions,
+    probe,
+    single_picture,
+)
 from imagegen_mcp.models import MODELS
 from imagegen_mcp.netaddr import is_public
 from imagegen_mcp.service.decoding import DecodeLimiter
@@ -276,6 +283,7 @@ class ImageInputs:
             raise InputError(f"The {what} is larger than {_mb(limit)}.")
         label = "(a data URI)" if source == "data URI" else _shown(source)
         with _refusal(what, label):
+            data = await anyio.to_thread.run_sync(single_picture, data)
             width, height = await anyio.to_thread.run_sync(dimensions, data)
             info = await self._decoder.run(width * height, lambda: probe(data))
         return LoadedImage(data=data, info=info, source=source)
