@@ -145,7 +145,7 @@ def probe(source: bytes | Path) -> ImageInfo:
         with Image.open(fp) as img:
             fmt = _format(img.format)
             _check_pixels(img.width, img.height)
-            orientation = _orientation(img)
+            turn = orientation(img)
             img.load()
             width, height = img.size
     except NotAnImage:
@@ -154,10 +154,10 @@ def probe(source: bytes | Path) -> ImageInfo:
         raise _not_an_image(exc) from exc
     except ValueError as exc:  # after NotAnImage, itself a ValueError
         raise _not_an_image(exc) from exc
-    return ImageInfo(fmt, width, height, orientation)
+    return ImageInfo(fmt, width, height, turn)
 
 
-def _orientation(img: PILImage) -> int:
+def orientation(img: PILImage) -> int:
     """The EXIF orientation (1-8), 1 when absent or unreadable: a broken EXIF block does not
     make the pixels unusable."""
     try:

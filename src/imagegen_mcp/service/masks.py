@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from imagegen_mcp.errors import InputError
+from imagegen_mcp.imaging import orientation
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 MAX_MASK_BYTES = 4 * 1024 * 1024
-_ORIENTATION = 0x0112  # the EXIF tag saying how the stored pixels are turned for display
 _ASPECT_TOLERANCE = 0.01
 
 
@@ -137,7 +137,7 @@ def _as_shown(img: Image) -> Image:
     must be turned: these can be 50-megapixel images)."""
     from PIL import ImageOps
 
-    if img.getexif().get(_ORIENTATION, 1) in range(2, 9):
+    if orientation(img) != 1:
         return ImageOps.exif_transpose(img)
     img.load()
     return img
