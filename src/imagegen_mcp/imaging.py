@@ -5,7 +5,9 @@ Pillow is imported inside the functions, never at module import, to keep start-u
 
 from __future__ import annotations
 
+import functools
 import io
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -42,6 +44,12 @@ class TooManyPixels(NotAnImage):
 #: Pillow itself only refuses above about 179 MP.
 MAX_PIXELS = 50_000_000
 
+#: Pillow keeps pixels in blocks of this size (its default is 16 MiB). Above glibc's largest
+#: mmap threshold (32 MiB), each block of a large image is a mapping of its own, handed back to the
+#: system as soon as the image is freed; 16 MiB blocks are kept by malloc's per-thread arenas, so
+#: decodes in several worker threads left hundreds of megabytes behind.
+_PILLOW_BLOCK_BYTES = 64 * 1024 * 1024
+
 _OBJECT_REPR = re.compile(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
@@ -59,6 +67,14 @@ class ImageInfo:
     @property
     def extension(self) -> str:
         return FORMATS[self.format][1]
+
+
+@functools.cache
+def _configure_pillow() -> None:
+    from PIL import _imaging
+
+    if "PILLOW_BLOCK_SIZE" not in os.environ:  # an operator's own choice wins
+        _imaging.set_block_size(_PILLOW_BLOCK_BYTES)
 
 
 def _format(name: str | None) -> str:
@@ -85,6 +101,7 @@ def _check_pixels(width: int, height: int) -> None:
 def dimensions(data: bytes) -> tuple[int, int]:
     """Width and height from the header alone, without decoding any pixel: what a decode of
     ``data`` will cost. Raises ``NotAnImage`` (``TooManyPixels`` over ``MAX_PIXELS``)."""
+    _configure_pillow()
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -107,6 +124,7 @@ def single_picture(data: bytes) -> bytes:
     index dropped: uploaded whole, the file says "MPO" to format sniffers that accept only plain
     JPEG, and carries pictures (a second view, a preview) nobody asked to send.
     """
+    _configure_pillow()
     from PIL import Image
 
     try:
@@ -138,6 +156,7 @@ def probe(source: bytes | Path) -> ImageInfo:
 
     A full decode (not just ``verify``) catches truncated and corrupt data.
     """
+    _configure_pillow()
     from PIL import Image, UnidentifiedImageError
 
     try:
