@@ -10,6 +10,8 @@ import io
 import os
 import re
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,13 +86,20 @@ def _format(name: str | None) -> str:
     return fmt
 
 
-def _not_an_image(exc: Exception) -> NotAnImage:
-    from PIL import Image
+@contextmanager
+def _refused_as_not_an_image() -> Iterator[None]:
+    """Whatever Pillow raises for data that is not a usable image, as ``NotAnImage``."""
+    from PIL import Image, UnidentifiedImageError
 
-    if isinstance(exc, Image.DecompressionBombError):
-        return TooManyPixels("too many pixels to decode safely")
-    # Pillow names its in-memory file object ("<_io.BytesIO object at 0x...>"): drop it.
-    return NotAnImage(f"not a readable image ({_OBJECT_REPR.sub('', str(exc))})")
+    try:
+        yield
+    except NotAnImage:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixels("too many pixels to decode safely") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        # Pillow names its in-memory file object ("<_io.BytesIO object at 0x...>"): drop it.
+        raise NotAnImage(f"not a readable image ({_OBJECT_REPR.sub('', str(exc))})") from exc
 
 
 def _check_pixels(width: int, height: int) -> None:
@@ -102,19 +111,12 @@ def dimensions(data: bytes) -> tuple[int, int]:
     """Width and height from the header alone, without decoding any pixel: what a decode of
     ``data`` will cost. Raises ``NotAnImage`` (``TooManyPixels`` over ``MAX_PIXELS``)."""
     _configure_pillow()
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            _format(img.format)
-            _check_pixels(img.width, img.height)
-            return img.size
-    except NotAnImage:
-        raise
-    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise _not_an_image(exc) from exc
-    except ValueError as exc:  # after NotAnImage, itself a ValueError
-        raise _not_an_image(exc) from exc
+    with _refused_as_not_an_image(), Image.open(io.BytesIO(data)) as img:
+        _format(img.format)
+        _check_pixels(img.width, img.height)
+        return img.size
 
 
 def single_picture(data: bytes) -> bytes:
@@ -157,22 +159,15 @@ def probe(source: bytes | Path) -> ImageInfo:
     A full decode (not just ``verify``) catches truncated and corrupt data.
     """
     _configure_pillow()
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        fp = io.BytesIO(source) if isinstance(source, bytes) else source
-        with Image.open(fp) as img:
-            fmt = _format(img.format)
-            _check_pixels(img.width, img.height)
-            turn = orientation(img)
-            img.load()
-            width, height = img.size
-    except NotAnImage:
-        raise
-    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise _not_an_image(exc) from exc
-    except ValueError as exc:  # after NotAnImage, itself a ValueError
-        raise _not_an_image(exc) from exc
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    with _refused_as_not_an_image(), Image.open(fp) as img:
+        fmt = _format(img.format)
+        _check_pixels(img.width, img.height)
+        turn = orientation(img)
+        img.load()
+        width, height = img.size
     return ImageInfo(fmt, width, height, turn)
 
 

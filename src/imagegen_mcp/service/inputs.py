@@ -13,8 +13,6 @@ on the pixels in memory.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import ipaddress
 import os
@@ -40,9 +38,8 @@ from imagegen_mcp.imaging import (
     probe,
     single_picture,
 )
-from imagegen_mcp.models import MODELS
 from imagegen_mcp.netaddr import is_public
-from imagegen_mcp.service.decoding import DecodeLimiter
+from imagegen_mcp.service.decoding import DecodeLimiter, data_uri_bytes, megabytes
 from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
 from imagegen_mcp.service.validation import model_spec
 from imagegen_mcp.storage.confined import ConfinementError, read_confined
@@ -50,21 +47,8 @@ from imagegen_mcp.storage.confined import ConfinementError, read_confined
 if TYPE_CHECKING:
     from imagegen_mcp.service.engine import TaskEngine
 
-_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 _IMAGE_URI = re.compile(r"^image://(?P<task>[A-Za-z0-9_-]+)/(?P<index>\d+)$")
-_BASE64_SPACE = re.compile(r"[ \t\r\n\f\v]+")  # line-wrapped base64 (MIME, PEM) is common
 SHOWN_CHARS = 120  # how much of a caller's input an error message quotes
-
-
-def _base64_chars(size: int) -> int:
-    return -(-size // 3) * 4
-
-
-#: The longest image argument worth reading: a data URI of the largest reference any model
-#: accepts, its base64 wrapped in lines of 64 characters or more (CRLF), plus a generous header.
-MAX_IMAGE_ARG_CHARS = (
-    _base64_chars(max(spec.max_reference_bytes for spec in MODELS.values())) * 66 // 64 + 1024
-)
 
 
 def _shown(text: str) -> str:
@@ -141,7 +125,7 @@ class ImageInputs:
         if not spec:
             raise InputError(f"The {what} is empty: pass a file path, data URI or URL.")
         if spec.lower().startswith("data:"):
-            data = await anyio.to_thread.run_sync(_decode_data_uri, spec, what, limit)
+            data = await anyio.to_thread.run_sync(data_uri_bytes, spec, what, limit)
             return await self._validate(data, "data URI", what, limit)
         match = _IMAGE_URI.match(spec)
         if match:
@@ -259,7 +243,7 @@ class ImageInputs:
                 if exc.reason.startswith("not a regular"):
                     raise InputError(f"The {what} {shown} is not a regular file.") from exc
                 raise InputError(
-                    f"The {what} {shown} is {exc.reason}; the limit is {_mb(limit)}. "
+                    f"The {what} {shown} is {exc.reason}; the limit is {megabytes(limit)}. "
                     "Downscale or re-encode it first."
                 ) from exc
             except OSError as exc:
@@ -280,12 +264,11 @@ class ImageInputs:
         """``data`` as a checked image: its size and header first, then a full decode through
         the limiter (the header's pixel count is what the decode will hold)."""
         if len(data) > limit:
-            raise InputError(f"The {what} is larger than {_mb(limit)}.")
+            raise InputError(f"The {what} is larger than {megabytes(limit)}.")
         label = "(a data URI)" if source == "data URI" else _shown(source)
         with _refusal(what, label):
-            data = await anyio.to_thread.run_sync(single_picture, data)
-            width, height = await anyio.to_thread.run_sync(dimensions, data)
-            info = await self._decoder.run(width * height, lambda: probe(data))
+            data, pixels = await anyio.to_thread.run_sync(_measured, data)
+            info = await self._decoder.run(pixels, lambda: probe(data))
         return LoadedImage(data=data, info=info, source=source)
 
 
@@ -296,24 +279,12 @@ def _resolved(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def _mb(limit: int) -> str:
-    return f"{limit / (1024 * 1024):g} MB"
-
-
-def _decode_data_uri(spec: str, what: str, limit: int) -> bytes:
-    """The bytes of a base64 data URI (line breaks and spaces in the base64 are dropped)."""
-    match = _DATA_URI.match(spec)
-    if match is None:
-        raise InputError(
-            f"The {what} data URI is malformed: expected 'data:image/png;base64,<data>'."
-        )
-    payload = _BASE64_SPACE.sub("", spec[match.end() :])
-    if len(payload) > _base64_chars(limit):
-        raise InputError(f"The {what} data URI is larger than {_mb(limit)}.")
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputError(f"The {what} data URI has invalid base64 data ({exc}).") from exc
+def _measured(data: bytes) -> tuple[bytes, int]:
+    """The bytes to send (of a multi-picture JPEG, its first picture) and the pixels their
+    decode will hold, from the header alone."""
+    data = single_picture(data)
+    width, height = dimensions(data)
+    return data, width * height
 
 
 @contextmanager

@@ -27,8 +27,9 @@ from imagegen_mcp.models import (
     TaskRequest,
     TaskStatus,
 )
+from imagegen_mcp.service.decoding import MAX_IMAGE_ARG_CHARS
 from imagegen_mcp.service.engine import TaskEngine
-from imagegen_mcp.service.inputs import MAX_IMAGE_ARG_CHARS, ImageInputs
+from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.views import TaskList, TaskView, image_uri, task_summary, task_view
