@@ -5,17 +5,21 @@ or WebP that decodes (so no text file, key or config can leave the machine dress
 are at most the model's reference size (``ModelSpec.max_reference_bytes``), and are uploaded
 through EvoLink's files API, cached by content hash while the upload is valid. Public http(s)
 URLs pass through untouched: the upstream fetches them, not us.
+
+Every decode (the check that an input is an image, measuring a base, building a mask, turning a
+base into PNG) runs through one ``DecodeLimiter``: off the event loop, two at a time, with a bound
+on the pixels in memory.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import ipaddress
 import os
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,8 +30,16 @@ import anyio.to_thread
 
 from imagegen_mcp.api.fetch import fetch_public
 from imagegen_mcp.errors import InputError
-from imagegen_mcp.imaging import ImageInfo, NotAnImage, TooManyPixels, probe
+from imagegen_mcp.imaging import (
+    ImageInfo,
+    NotAnImage,
+    TooManyPixels,
+    dimensions,
+    probe,
+    single_picture,
+)
 from imagegen_mcp.netaddr import is_public
+from imagegen_mcp.service.decoding import DecodeLimiter, data_uri_bytes, megabytes
 from imagegen_mcp.service.masks import MaskRegion, mask_from_image, mask_from_regions, to_png
 from imagegen_mcp.service.validation import model_spec
 from imagegen_mcp.storage.confined import ConfinementError, read_confined
@@ -35,7 +47,6 @@ from imagegen_mcp.storage.confined import ConfinementError, read_confined
 if TYPE_CHECKING:
     from imagegen_mcp.service.engine import TaskEngine
 
-_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 _IMAGE_URI = re.compile(r"^image://(?P<task>[A-Za-z0-9_-]+)/(?P<index>\d+)$")
 SHOWN_CHARS = 120  # how much of a caller's input an error message quotes
 
@@ -67,8 +78,10 @@ class ImageInputs:
         engine: TaskEngine,
         allowed_dirs: tuple[Path, ...],
         trusted_hosts: frozenset[str] = frozenset(),
+        decoder: DecodeLimiter | None = None,
     ) -> None:
         self._engine = engine
+        self._decoder = decoder if decoder is not None else DecodeLimiter()
         self._allowed = tuple(d.resolve() for d in allowed_dirs)
         self._trusted = trusted_hosts  # the configured upstream hosts may be fetched directly
 
@@ -112,7 +125,8 @@ class ImageInputs:
         if not spec:
             raise InputError(f"The {what} is empty: pass a file path, data URI or URL.")
         if spec.lower().startswith("data:"):
-            return _validate(_decode_data_uri(spec, what, limit), "data URI", what, limit)
+            data = await anyio.to_thread.run_sync(data_uri_bytes, spec, what, limit)
+            return await self._validate(data, "data URI", what, limit)
         match = _IMAGE_URI.match(spec)
         if match:
             if len(match["task"]) > 64 or len(match["index"]) > 6:
@@ -121,7 +135,7 @@ class ImageInputs:
                     "'image://ig-3f9a0c1b2d4e/0'. Call list_tasks to see recent task ids."
                 )
             data = await self._result_bytes(match["task"], int(match["index"]), spec)
-            return await anyio.to_thread.run_sync(_validate, data, spec, what, limit)
+            return await self._validate(data, spec, what, limit)
         if "://" in spec:
             raise InputError(
                 f"The {what} {_shown(spec)} has an unsupported scheme: use a local path, an "
@@ -164,19 +178,24 @@ class ImageInputs:
         if mask is not None and regions:
             raise InputError("Pass either mask or mask_region, not both.")
         base = await self._load_any(image, model=model, what="image to edit")
+        pixels = base.info.width * base.info.height
+        if base.info.format != "PNG" or base.info.orientation != 1:
+            # Sent as shown: the mask (drawn on the image as shown, or regions in fractions of
+            # it) must line up with what the upstream edits.
+            png, shown = await self._decoder.run(pixels, lambda: to_png(base.data))
+            base = LoadedImage(data=png, info=ImageInfo("PNG", *shown), source=base.source)
         size = (base.info.width, base.info.height)
         if regions:
-            mask_png = await anyio.to_thread.run_sync(mask_from_regions, size, regions)
+            chosen = regions
+            mask_png = await self._decoder.run(pixels, lambda: mask_from_regions(size, chosen))
         else:
             assert mask is not None
             given = await self._load_any(mask, model=model, what="mask")
-            mask_png = await anyio.to_thread.run_sync(
-                lambda: mask_from_image(given.data, size, invert=invert)
+            mask_pixels = given.info.width * given.info.height + pixels
+            mask_png = await self._decoder.run(
+                mask_pixels, lambda: mask_from_image(given.data, size, invert=invert)
             )
-        if base.info.format != "PNG":
-            png = await anyio.to_thread.run_sync(to_png, base.data)
-            base = LoadedImage(data=png, info=probe(png), source=base.source)
-        canonical = LoadedImage(data=mask_png, info=probe(mask_png), source="mask")
+        canonical = LoadedImage(data=mask_png, info=ImageInfo("PNG", *size), source="mask")
         return await self.upload(base), await self.upload(canonical)
 
     async def _load_any(self, spec: str, *, model: str, what: str) -> LoadedImage:
@@ -185,7 +204,7 @@ class ImageInputs:
             _check_url(spec, what)
             data = await fetch_public(spec, trusted_hosts=self._trusted)
             limit = model_spec(model).max_reference_bytes
-            return await anyio.to_thread.run_sync(_validate, data, spec, what, limit)
+            return await self._validate(data, spec, what, limit)
         return await self.load(spec, model=model, what=what)
 
     async def upload(self, image: LoadedImage) -> str:
@@ -224,7 +243,7 @@ class ImageInputs:
                 if exc.reason.startswith("not a regular"):
                     raise InputError(f"The {what} {shown} is not a regular file.") from exc
                 raise InputError(
-                    f"The {what} {shown} is {exc.reason}; the limit is {_mb(limit)}. "
+                    f"The {what} {shown} is {exc.reason}; the limit is {megabytes(limit)}. "
                     "Downscale or re-encode it first."
                 ) from exc
             except OSError as exc:
@@ -239,7 +258,18 @@ class ImageInputs:
                 raise InputError(f"Cannot read the {what} {shown}: {exc.strerror or exc}.") from exc
 
         data = await anyio.to_thread.run_sync(_read)
-        return await anyio.to_thread.run_sync(_validate, data, spec, what, limit)
+        return await self._validate(data, spec, what, limit)
+
+    async def _validate(self, data: bytes, source: str, what: str, limit: int) -> LoadedImage:
+        """``data`` as a checked image: its size and header first, then a full decode through
+        the limiter (the header's pixel count is what the decode will hold)."""
+        if len(data) > limit:
+            raise InputError(f"The {what} is larger than {megabytes(limit)}.")
+        label = "(a data URI)" if source == "data URI" else _shown(source)
+        with _refusal(what, label):
+            data, pixels = await anyio.to_thread.run_sync(_measured, data)
+            info = await self._decoder.run(pixels, lambda: probe(data))
+        return LoadedImage(data=data, info=info, source=source)
 
 
 def _resolved(path: Path) -> Path:
@@ -249,31 +279,19 @@ def _resolved(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def _mb(limit: int) -> str:
-    return f"{limit / (1024 * 1024):g} MB"
+def _measured(data: bytes) -> tuple[bytes, int]:
+    """The bytes to send (of a multi-picture JPEG, its first picture) and the pixels their
+    decode will hold, from the header alone."""
+    data = single_picture(data)
+    width, height = dimensions(data)
+    return data, width * height
 
 
-def _decode_data_uri(spec: str, what: str, limit: int) -> bytes:
-    match = _DATA_URI.match(spec)
-    if match is None:
-        raise InputError(
-            f"The {what} data URI is malformed: expected 'data:image/png;base64,<data>'."
-        )
-    payload = spec[match.end() :]
-    if len(payload) > limit * 4 // 3 + 8:
-        raise InputError(f"The {what} data URI is larger than {_mb(limit)}.")
+@contextmanager
+def _refusal(what: str, label: str) -> Iterator[None]:
+    """What is wrong with an input that is not a usable image, as an ``InputError``."""
     try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputError(f"The {what} data URI has invalid base64 data ({exc}).") from exc
-
-
-def _validate(data: bytes, source: str, what: str, limit: int) -> LoadedImage:
-    if len(data) > limit:
-        raise InputError(f"The {what} is larger than {_mb(limit)}.")
-    label = "(a data URI)" if source == "data URI" else _shown(source)
-    try:
-        info = probe(data)
+        yield
     except TooManyPixels as exc:
         raise InputError(
             f"The {what} {label} has too many pixels to open safely: downscale it (a few "
@@ -283,7 +301,6 @@ def _validate(data: bytes, source: str, what: str, limit: int) -> LoadedImage:
         raise InputError(
             f"The {what} {label} is not a usable image: {exc}. Pass a PNG, JPEG or WebP file."
         ) from exc
-    return LoadedImage(data=data, info=info, source=source)
 
 
 def _check_url(url: str, what: str) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from imagegen_mcp.errors import InputError
+from imagegen_mcp.imaging import orientation
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -81,8 +82,8 @@ def mask_from_image(data: bytes, size: tuple[int, int], *, invert: bool = False)
     """Canonical mask from a transparency mask or a black-and-white one (white = change)."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as img:
-        img.load()
+    with Image.open(io.BytesIO(data)) as opened:
+        img = _as_shown(opened)  # a mask is drawn on the image as shown
         has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
         if has_alpha:
             alpha = img.convert("RGBA").getchannel("A")
@@ -117,13 +118,26 @@ def _finish(change: Image) -> bytes:
     return buf.getvalue()
 
 
-def to_png(data: bytes) -> bytes:
-    """The same pixels as PNG (the upstream wants PNG bases for masked edits)."""
+def to_png(data: bytes) -> tuple[bytes, tuple[int, int]]:
+    """The pixels as shown (EXIF orientation applied) as PNG, and their size: the upstream
+    wants PNG bases for masked edits, and a mask refers to the image as its viewer shows it."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
-        img.load()
-        out = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-    buf = io.BytesIO()
-    out.save(buf, format="PNG")
-    return buf.getvalue()
+        shown = _as_shown(img)
+        if shown.mode not in ("RGB", "RGBA"):
+            shown = shown.convert("RGBA" if "A" in shown.getbands() else "RGB")
+        buf = io.BytesIO()
+        shown.save(buf, format="PNG")
+        return buf.getvalue(), shown.size
+
+
+def _as_shown(img: Image) -> Image:
+    """``img`` decoded and turned as its EXIF orientation says it is shown (copied only when it
+    must be turned: these can be 50-megapixel images)."""
+    from PIL import ImageOps
+
+    if orientation(img) != 1:
+        return ImageOps.exif_transpose(img)
+    img.load()
+    return img

@@ -27,6 +27,7 @@ from imagegen_mcp.models import (
     TaskRequest,
     TaskStatus,
 )
+from imagegen_mcp.service.decoding import MAX_IMAGE_ARG_CHARS
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
@@ -125,7 +126,7 @@ TaskId = Annotated[
         description="The task_id from generate_image or edit_image (e.g. 'ig-3f9a0c1b2d4e').",
     ),
 ]
-ImageRef = Annotated[str, Field(min_length=1, max_length=4_000_000)]
+ImageRef = Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_ARG_CHARS)]
 
 
 # --- tools ---------------------------------------------------------------------------------
