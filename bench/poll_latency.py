@@ -92,9 +92,9 @@ def instrument(client: EvoLinkClient, trace: Trace) -> None:
     get_task = client.get_task
     download = client.download
 
-    async def traced_get(upstream_id: str) -> UpstreamTask:
+    async def traced_get(upstream_id: str, **kw: Any) -> UpstreamTask:
         trace.gets.setdefault(upstream_id, []).append(time.monotonic())
-        return await get_task(upstream_id)
+        return await get_task(upstream_id, **kw)
 
     async def traced_download(url: str, sink: Any, **kw: Any) -> str | None:
         content_type = await download(url, sink, **kw)

@@ -70,6 +70,7 @@ from bench.common import (
     verdict,
     write_report,
 )
+from imagegen_mcp.api.ratelimit import Priority
 from imagegen_mcp.models import SIZE_PIXELS, SIZES, Task, TaskRequest
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.server.settings import Settings, load_settings
@@ -348,8 +349,8 @@ async def measure(
             t0 = time.monotonic()
             cpu0 = cpu_s()
 
-            async def timed_acquire() -> None:
-                await acquire()
+            async def timed_acquire(priority: int = Priority.URGENT) -> None:
+                await acquire(priority)
                 sends.append(time.monotonic() - t0)
 
             limiter.acquire = timed_acquire  # type: ignore[method-assign]
