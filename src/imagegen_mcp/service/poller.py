@@ -170,6 +170,12 @@ class Poller:
             self._wake.set()
 
     async def _poll(self, task_id: str, early: bool = False) -> None:
+        prioritize = self._config.prioritize
+        track = self._tracks.get(task_id)
+        if early and track is not None and prioritize and self._client.limiter.short:
+            # Requests are short: put the probe off, without even reading the store.
+            self._plan(task_id, track)
+            return
         task = await self._store.get(task_id)
         if task is not None and task.status == "submitting":
             self._then(task_id, await recover(self._store, task, self._config.stale_submit))
@@ -180,16 +186,11 @@ class Poller:
         if task.result_urls:  # finished upstream already; only saving is left
             self._then(task_id, await self._saving.save(task))
             return
-        track = self._tracks.get(task_id)
         if track is None:
             track = self._tracks[task_id] = ProgressTrack(
                 submitted=self._clock() - _age(task), estimate=task.estimated_time
             )
         track.ratio = self._ratios.get(task.request.model, track.ratio)
-        prioritize = self._config.prioritize
-        if early and prioritize and self._client.limiter.short:
-            self._plan(task_id, track)  # requests are short: leave the probe for later
-            return
         priority = Priority.URGENT if not prioritize else Priority.EARLY if early else Priority.DUE
         try:
             self.gets += 1
