@@ -70,6 +70,7 @@ from bench.common import (
     verdict,
     write_report,
 )
+from imagegen_mcp.api.ratelimit import Priority
 from imagegen_mcp.models import SIZE_PIXELS, SIZES, Task, TaskRequest
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.server.settings import Settings, load_settings
@@ -328,7 +329,8 @@ async def measure(
             public_url=None,
         )
         requests = requests_for(args.tasks)
-        async with open_engine(settings, poller=PollerConfig()) as engine:
+        poller = PollerConfig(prioritize=not getattr(args, "fifo", False))
+        async with open_engine(settings, poller=poller) as engine:
             # Baseline: an idle engine (store open, poller running, HTTP client ready).
             idle_cpu0 = cpu_s()
             await anyio.sleep(args.idle)
@@ -348,8 +350,8 @@ async def measure(
             t0 = time.monotonic()
             cpu0 = cpu_s()
 
-            async def timed_acquire() -> None:
-                await acquire()
+            async def timed_acquire(priority: int = Priority.URGENT) -> None:
+                await acquire(priority)
                 sends.append(time.monotonic() - t0)
 
             limiter.acquire = timed_acquire  # type: ignore[method-assign]
@@ -675,6 +677,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--idle", type=float, default=2.0, help="idle-engine baseline seconds (2)")
     p.add_argument("--quick", action="store_true", help="a small fast run: 20 tasks of ~10 s")
+    p.add_argument(
+        "--fifo",
+        action="store_true",
+        help="every request first come, first served at the cap (the poller's priorities off)",
+    )
     args = p.parse_args(argv)
     if args.tasks is None:
         args.tasks = 20 if args.quick else 200
@@ -765,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
             "idle_baseline_s": args.idle,
             "images_per_task_cycle": list(COUNTS),
             "sizes_cycle": list(SIZES),
-            "poller": asdict(PollerConfig()),
+            "poller": asdict(PollerConfig(prioritize=not args.fifo)),
             "sandbox": hello["config"],
             "quick": args.quick,
         },

@@ -13,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from imagegen_mcp.api.ratelimit import HEADROOM, RateLimiter
+from imagegen_mcp.api.ratelimit import HEADROOM, Priority, RateLimiter
 
 
 class VirtualTime:
@@ -88,3 +88,101 @@ async def test_a_penalty_delays_requests_already_waiting() -> None:
     await limiter.acquire()
     assert vt.now == pytest.approx(0.21)  # held until 0.2 s after the later penalty
     assert vt.sleeps == pytest.approx([0.05, 0.16])  # woke at 0.05, saw the new slot, slept on
+
+
+async def test_waiting_requests_are_released_by_priority_then_arrival() -> None:
+    vt = VirtualTime()
+    limiter = limiter_on(vt, 10.0)
+    await limiter.acquire()  # the slot at t=0 is taken: everyone below has to queue
+    released: list[str] = []
+
+    async def one(name: str, priority: Priority) -> None:
+        await limiter.acquire(priority)
+        released.append(name)
+
+    arrivals = [
+        ("early-1", Priority.EARLY),
+        ("early-2", Priority.EARLY),
+        ("due-1", Priority.DUE),
+        ("create-1", Priority.URGENT),
+        ("early-3", Priority.EARLY),
+        ("due-2", Priority.DUE),
+        ("create-2", Priority.URGENT),
+    ]
+    async with anyio.create_task_group() as tg:
+        for name, priority in arrivals:
+            tg.start_soon(one, name, priority)
+    assert released == [
+        "create-1",
+        "create-2",
+        "due-1",
+        "due-2",
+        "early-1",
+        "early-2",
+        "early-3",
+    ]
+    interval = 1 / (10.0 * HEADROOM)
+    assert vt.sleeps == pytest.approx([interval] * 7)  # one slot each, an interval apart
+
+
+async def test_an_urgent_request_arriving_later_takes_the_next_slot() -> None:
+    vt = VirtualTime()
+    limiter = limiter_on(vt, 10.0)
+    await limiter.acquire()
+    order: list[str] = []
+
+    async def one(name: str, priority: Priority) -> None:
+        await limiter.acquire(priority)
+        order.append(name)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(3):
+            tg.start_soon(one, f"early-{i}", Priority.EARLY)
+
+        def create_arrives() -> None:
+            tg.start_soon(one, "create", Priority.URGENT)
+
+        # A create arriving while the first early poll sleeps on the timer still goes first.
+        vt.at(0.05, create_arrives)
+    assert order == ["create", "early-0", "early-1", "early-2"]
+
+
+async def test_a_waiter_cancelled_while_holding_the_timer_hands_its_turn_on() -> None:
+    vt = VirtualTime()
+    limiter = limiter_on(vt, 10.0)
+    await limiter.acquire()
+    released: list[str] = []
+
+    async def one(name: str) -> None:
+        await limiter.acquire(Priority.EARLY)
+        released.append(name)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg, anyio.create_task_group() as doomed:
+            # First in line, it sleeps for the next slot while the others wait on it, and is
+            # cancelled during that sleep: the others must not be left waiting for ever.
+            doomed.start_soon(one, "cancelled")
+            tg.start_soon(one, "second")
+            tg.start_soon(one, "third")
+            vt.at(0.05, doomed.cancel_scope.cancel)
+    assert released == ["second", "third"]
+    assert limiter.backlog == 0
+
+
+async def test_the_budget_is_short_once_more_than_a_second_of_requests_wait() -> None:
+    vt = VirtualTime()
+    limiter = limiter_on(vt, 2.0)
+    await limiter.acquire()
+    seen: list[tuple[int, bool]] = []
+
+    async def one() -> None:
+        await limiter.acquire(Priority.URGENT)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(one)
+        await anyio.lowlevel.checkpoint()
+        seen.append((limiter.backlog, limiter.short))  # 3 waiting > 2 per second
+        vt.at(0.6, lambda: seen.append((limiter.backlog, limiter.short)))
+    assert seen == [(3, True), (2, False)]
+    assert not limiter.short

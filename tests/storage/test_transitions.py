@@ -81,6 +81,8 @@ OTHERS = {
     "credits_per_image",
     "cached_upload",
     "remember_upload",
+    "duration_ratios",
+    "learn_duration",
 }
 
 

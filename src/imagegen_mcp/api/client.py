@@ -15,12 +15,12 @@ import httpx2
 
 from imagegen_mcp.api import downloads, files, tasks
 from imagegen_mcp.api.downloads import MAX_DOWNLOAD_BYTES, DownloadSink
-from imagegen_mcp.api.ratelimit import RateLimiter
+from imagegen_mcp.api.ratelimit import Priority, RateLimiter
 from imagegen_mcp.api.retries import RetryPolicy
 from imagegen_mcp.api.schemas import UploadedFile, UpstreamTask
 from imagegen_mcp.api.session import Session
 
-__all__ = ["DownloadSink", "EvoLinkClient", "RetryPolicy"]
+__all__ = ["DownloadSink", "EvoLinkClient", "Priority", "RetryPolicy"]
 
 
 class EvoLinkClient:
@@ -73,8 +73,11 @@ class EvoLinkClient:
         """
         return await tasks.create_task(self._session, self._api_base, body, before_send=before_send)
 
-    async def get_task(self, upstream_id: str) -> UpstreamTask:
-        return await tasks.get_task(self._session, self._api_base, upstream_id)
+    async def get_task(
+        self, upstream_id: str, *, priority: Priority = Priority.URGENT
+    ) -> UpstreamTask:
+        """Read a task back; ``priority`` orders the GET among requests waiting for the cap."""
+        return await tasks.get_task(self._session, self._api_base, upstream_id, priority=priority)
 
     async def upload_base64(
         self, content: bytes, mime_type: str, *, file_name: str | None = None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 
 from imagegen_mcp.api.errors import ambiguous_create, error_for_response
-from imagegen_mcp.api.ratelimit import RateLimiter
+from imagegen_mcp.api.ratelimit import Priority, RateLimiter
 from imagegen_mcp.api.retries import NotSent, RetryPolicy, retry_context, transient
 from imagegen_mcp.errors import RateLimited, UpstreamUnavailable
 
@@ -106,14 +106,16 @@ class Session:
         *,
         create: bool = False,
         before_send: Callable[[], Awaitable[None]] | None = None,
+        priority: Priority = Priority.URGENT,
         **kw: Any,
     ) -> httpx2.Response:
         """One attempt: rate-limited, with transport errors and error answers mapped to ours.
 
         ``create`` marks a request that must not be resent once it may have arrived: a failure
-        after sending raises ``AmbiguousCreate`` instead of a retryable error.
+        after sending raises ``AmbiguousCreate`` instead of a retryable error. ``priority``
+        orders it among requests waiting for the rate cap.
         """
-        await self.limiter.acquire()
+        await self.limiter.acquire(priority)
         api = self.api  # raises if the client is closed: before anything is marked sent
         if before_send is not None:
             await before_send()

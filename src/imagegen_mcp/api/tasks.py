@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from imagegen_mcp.api.errors import ambiguous_create
+from imagegen_mcp.api.ratelimit import Priority
 from imagegen_mcp.api.retries import NotSent, never_sent
 from imagegen_mcp.api.schemas import UpstreamTask
 from imagegen_mcp.api.session import Session
@@ -43,9 +44,12 @@ async def create_task(
         raise ambiguous_create(what, "an unreadable answer") from exc
 
 
-async def get_task(session: Session, api_base: str, upstream_id: str) -> UpstreamTask:
+async def get_task(
+    session: Session, api_base: str, upstream_id: str, *, priority: Priority = Priority.URGENT
+) -> UpstreamTask:
     what = f"Checking task {upstream_id}"
-    data = await session.json("GET", f"{api_base}/v1/tasks/{upstream_id}", what)
+    url = f"{api_base}/v1/tasks/{upstream_id}"
+    data = await session.json("GET", url, what, priority=priority)
     try:
         return _redacted(UpstreamTask.model_validate(data), session)
     except ValueError as exc:

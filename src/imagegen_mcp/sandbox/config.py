@@ -133,6 +133,7 @@ class SandboxConfig:
     task_duration: float = 3.0  # mean seconds from create to completed
     duration_jitter: float = 0.0  # +- fraction of task_duration, drawn per task
     estimate_error: float = 0.0  # reported estimated_time = true duration * (1 + u), |u| <= e
+    estimate_bias: float = 1.0  # ... times this: a model whose estimates run long (> 1) or short
     pending_fraction: float = 0.1  # share of the duration spent "pending" before "processing"
     result_ttl: float = 86400.0
     upload_ttl: float = 72 * 3600.0

@@ -108,7 +108,7 @@ class SandboxState:
         jitter = self.rng.uniform(-config.duration_jitter, config.duration_jitter)
         duration = max(config.task_duration * (1 + jitter), 0.001)
         error = self.rng.uniform(-config.estimate_error, config.estimate_error)
-        estimated = max(1, round(duration * (1 + error)))
+        estimated = max(1, round(duration * config.estimate_bias * (1 + error)))
         now = self.clock.now()
         created = int(self.clock.wall())
         planned = _prompt_failure(params.prompt) or config.faults.take_task_failure()

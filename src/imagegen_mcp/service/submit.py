@@ -44,7 +44,7 @@ _RECORD_ATTEMPTS = 5
 class Scheduler(Protocol):
     """What the submitter needs from the poller."""
 
-    def track(self, task_id: str, estimate: float | None) -> None: ...
+    def track(self, task_id: str, estimate: float | None, *, model: str | None = None) -> None: ...
 
     def schedule(self, task_id: str, delay: float) -> None: ...
 
@@ -256,7 +256,7 @@ class Submitter:
         if recorded is None:
             log.error("task %s: created upstream as %s, but settled meanwhile", task.id, up.id)
             return await self._reload(task)
-        self.scheduler.track(task.id, up.task_info.estimated_time)
+        self.scheduler.track(task.id, up.task_info.estimated_time, model=task.request.model)
         self.notify(task.id)
         return recorded
 

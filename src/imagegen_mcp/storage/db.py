@@ -27,6 +27,7 @@ from imagegen_mcp.models import (
     sources_of,
 )
 from imagegen_mcp.storage.connect import connect
+from imagegen_mcp.storage.durations import duration_ratios, learn_duration
 from imagegen_mcp.storage.intents import Intent, credits_per_image, record_intent, spent_since
 from imagegen_mcp.storage.rows import find_task, task_from_row
 
@@ -270,6 +271,13 @@ class TaskStore:
 
     async def spent_since(self, since: float) -> float:
         return await self._run(lambda: spent_since(self._conn, since))
+
+    async def duration_ratios(self) -> dict[str, float]:
+        """Per model, actual / estimated task duration learned so far (``storage.durations``)."""
+        return await self._run(lambda: duration_ratios(self._conn))
+
+    async def learn_duration(self, model: str, ratio: float) -> float:
+        return await self._run(lambda: learn_duration(self._conn, model, ratio, self._clock()))
 
     async def _select(self, sql: str, params: Iterable[Any]) -> list[Task]:
         def _rows() -> list[Task]:

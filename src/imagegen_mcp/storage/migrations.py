@@ -73,6 +73,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE tasks ADD COLUMN sent_at REAL;
         """,
     ),
+    (
+        "0004_model_durations",
+        """
+        CREATE TABLE model_durations (
+            model      TEXT PRIMARY KEY,
+            ratio      REAL NOT NULL,
+            samples    INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        """,
+    ),
 ]
 
 
