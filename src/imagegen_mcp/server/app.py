@@ -25,6 +25,7 @@ from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import callback_path
 from imagegen_mcp.service.poller import PollerConfig
 from imagegen_mcp.tools import images as tools
+from imagegen_mcp.tools.arguments import strict_tool
 from imagegen_mcp.tools.images import AppState
 from imagegen_mcp.tools.previews import PreviewPolicy
 from imagegen_mcp.tools.views import image_uri
@@ -69,21 +70,25 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
 
     # Per-request INFO lines from the HTTP library would flood the host's log view (stderr).
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    paid = ToolAnnotations(
+        readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
+    )
+    free = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
+    local = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
     mcp: MCPServer[AppState] = MCPServer(
         "imagegen-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        # Strict tools: an unknown argument is refused before anything is paid.
+        tools=[
+            strict_tool(tools.generate_image, annotations=paid, title="Generate image"),
+            strict_tool(tools.edit_image, annotations=paid, title="Edit image"),
+            strict_tool(tools.get_task, annotations=free, title="Get task"),
+            strict_tool(tools.list_tasks, annotations=local),
+        ],
     )
-    paid = ToolAnnotations(
-        readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
-    )
-    free = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
-    mcp.tool(annotations=paid, title="Generate image")(tools.generate_image)
-    mcp.tool(annotations=paid, title="Edit image")(tools.edit_image)
-    mcp.tool(annotations=free, title="Get task")(tools.get_task)
-    mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))(tools.list_tasks)
 
     # Served by the streamable-HTTP app only (stdio has no routes); the SDK leaves custom routes
     # outside its own auth, and server.http's bearer check exempts this path too. The ignore:
