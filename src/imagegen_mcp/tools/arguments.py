@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -27,6 +28,7 @@ MAX_LINE_CHARS = 200
 MAX_VALUE_CHARS = 60
 MAX_NAME_CHARS = 40
 MAX_MESSAGE_CHARS = 1900
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class StrictTool(Tool):
@@ -69,7 +71,10 @@ def describe_problems(tool: str, schema: dict[str, Any], error: ValidationError)
     """One line per problem (argument, value given, what is allowed), unknown names first."""
     properties: dict[str, Any] = schema.get("properties", {})
     problems = sorted(error.errors(include_url=False), key=lambda p: p["type"] != "extra_forbidden")
-    lines = [_clip(_problem(p, properties), MAX_LINE_CHARS) for p in problems[:MAX_LINES]]
+    lines = [
+        _clip(" ".join(_problem(p, properties).split("\n")), MAX_LINE_CHARS)
+        for p in problems[:MAX_LINES]
+    ]
     if len(problems) > MAX_LINES:
         lines.append(f"- and {len(problems) - MAX_LINES} more.")
     count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
@@ -123,8 +128,15 @@ def _from_message(problem: ErrorDetails) -> str:
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
-    parts = [f"[{p}]" if isinstance(p, int) else f".{_clip(str(p), MAX_NAME_CHARS)}" for p in loc]
+    parts = [f"[{p}]" if isinstance(p, int) else f".{_name(p)}" for p in loc]
     return "".join(parts).removeprefix(".") or "arguments"
+
+
+def _name(name: str) -> str:
+    # An unknown name is the caller's text: quoted unless plain, so it cannot break the line.
+    if _PLAIN_NAME.fullmatch(name):
+        return _clip(name, MAX_NAME_CHARS)
+    return _brief(name, MAX_NAME_CHARS)
 
 
 def _one_of(choices: Sequence[str]) -> str:
