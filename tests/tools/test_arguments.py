@@ -122,3 +122,11 @@ async def test_huge_values_and_many_problems_stay_short(client: Client, sandbox:
     assert "v" * 100 not in text and "p" * 100 not in text and "r" * 100 not in text
     assert "generate_image takes: prompt, size, n," in text
     assert sandbox.counters.create_requests == 0
+
+
+async def test_a_value_that_is_not_unicode_is_echoed_escaped(client: Client) -> None:
+    result = await client.call_tool("generate_image", {"prompt": "x", "n": "\ud800"})
+    text = text_of(result)
+    assert result.is_error
+    assert '- n: "\\ud800" is not allowed; use 1, 2 or 4.' in text
+    result.model_dump_json()  # a lone surrogate left in would fail here, and on any transport

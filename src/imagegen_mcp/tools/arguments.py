@@ -81,7 +81,9 @@ def describe_problems(tool: str, schema: dict[str, Any], error: ValidationError)
     text = [f"{tool} did not run (nothing was paid); its arguments have {count}:", *lines]
     if any(p["type"] == "extra_forbidden" for p in problems):
         text.append(f"{tool} takes: {', '.join(properties) or 'no arguments'}.")
-    return _clip("\n".join(text), MAX_MESSAGE_CHARS)
+    # A lone surrogate (refused as not unicode) would make the whole result unserializable.
+    message = "\n".join(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return _clip(message, MAX_MESSAGE_CHARS)
 
 
 def _problem(problem: ErrorDetails, properties: dict[str, Any]) -> str:
