@@ -111,11 +111,9 @@ def _allowed(field: dict[str, Any]) -> str | None:
         if "enum" in option:
             choices = [json.dumps(v) for v in option["enum"]]
             return f"use {_one_of([*choices, 'null'] if nullable else choices)}"
-        if option.get("type") in ("integer", "number") and "maximum" in option:
-            low = option.get("minimum", option.get("exclusiveMinimum"))
+        if option.get("type") in ("integer", "number") and {"minimum", "maximum"} <= set(option):
             whole = "a whole number" if option["type"] == "integer" else "a number"
-            above = "above" if "minimum" not in option else "from"
-            return f"use {whole} {above} {low:g} to {option['maximum']:g}"
+            return f"use {whole} from {option['minimum']:g} to {option['maximum']:g}"
     return None
 
 
