@@ -100,7 +100,9 @@ def table(summary: dict[str, Any]) -> str:
 
 def report_failure(record: CallRecord) -> None:
     if record.failures:
-        print(f"  FAIL #{record.index} {record.spec}\n    {record.failures}", flush=True)
+        # A fuzzed input may hold lone surrogates, which a UTF-8 terminal cannot print.
+        line = f"  FAIL #{record.index} {record.spec}\n    {record.failures}"
+        print(line.encode("utf-8", "backslashreplace").decode("utf-8"), flush=True)
 
 
 def fuzz(runner: PortalRunner, calls: int, seed_: int, *, corpus: bool = True) -> int:
