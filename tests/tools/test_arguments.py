@@ -3,6 +3,7 @@ and bad values told in one short line each, in the server's own words."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +131,14 @@ async def test_a_value_that_is_not_unicode_is_echoed_escaped(client: Client) -> 
     assert result.is_error
     assert '- n: "\\ud800" is not allowed; use 1, 2 or 4.' in text
     result.model_dump_json()  # a lone surrogate left in would fail here, and on any transport
+
+
+async def test_a_misspelt_key_inside_a_mask_region_is_refused(
+    client: Client, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    region = {"type": "ellipse", "x": 0.1, "y": 0.1, "width": 0.5, "height": 0.5}
+    result = await client.call_tool(
+        "edit_image", {"prompt": "x", "image": str(tmp_path / "any.png"), "mask_region": [region]}
+    )
+    assert result.is_error and "type" in text_of(result)
+    assert sandbox.counters.uploads == 0 and sandbox.counters.create_requests == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imagegen_mcp.errors import InputError
 from imagegen_mcp.imaging import orientation
@@ -25,6 +25,9 @@ _ASPECT_TOLERANCE = 0.01
 
 class MaskRegion(BaseModel):
     """A region to change, in fractions (0..1) of the base image's width and height."""
+
+    # A misspelt key ("type" for "shape") must be refused, not quietly become a rectangle.
+    model_config = ConfigDict(extra="forbid")
 
     shape: Literal["rectangle", "ellipse"] = Field(
         default="rectangle", description="'rectangle' or 'ellipse' inscribed in the box."
