@@ -4,6 +4,7 @@
     ├── ConfigError            bad or missing settings (a missing API key names the variable)
     ├── InputError             a caller's argument we refuse before anything is paid
     ├── TaskNotFound           no such task id in the store
+    ├── ImageNotFound          no saved image at that index of a task
     ├── BudgetExceeded         the daily credit budget would be passed
     ├── StorageError         R saving to disk failed (disk full, unwritable directory)
     └── UpstreamError          the EvoLink API answered with an error or could not be reached
@@ -57,6 +58,10 @@ class InputError(ImagegenError):
 
 class TaskNotFound(ImagegenError):
     """No task with that id exists in the local store."""
+
+
+class ImageNotFound(ImagegenError):
+    """The task has no saved image at that index (yet, or at all)."""
 
 
 class BudgetExceeded(ImagegenError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import anyio
@@ -36,8 +37,19 @@ async def test_stdio_subprocess_generates_a_saved_image(sandbox: Sandbox, tmp_pa
         async with Client(params) as client:
             tools = {t.name for t in (await client.list_tools()).tools}
             assert {"generate_image", "edit_image", "get_task", "list_tasks"} <= tools
-            result = await client.call_tool("generate_image", {"prompt": "over stdio", "n": 2})
+            seen: list[float] = []
+
+            async def on_progress(
+                progress: float, total: float | None, message: str | None
+            ) -> None:
+                seen.append(progress)
+
+            result = await client.call_tool(
+                "generate_image", {"prompt": "over stdio", "n": 2}, progress_callback=on_progress
+            )
     assert not result.is_error
+    # Progress only goes up within a call, and reaches 100 once, when every image is saved.
+    assert seen and all(a < b for a, b in pairwise(seen)) and seen[-1] == 100
     data = result.structured_content
     assert data is not None and data["status"] == "completed"
     assert all(Path(img["path"]).exists() for img in data["images"])

@@ -264,3 +264,24 @@ async def test_private_reference_urls_are_refused_before_paying(
     result = await client.call_tool("generate_image", {"prompt": "x", "reference_images": [url]})
     assert result.is_error and "non-public address" in text_of(result)
     assert sandbox.counters.create_requests == 0
+
+
+@pytest.mark.parametrize(
+    ("uri", "says"),
+    [
+        ("image://ig-000000000000/0", "list_tasks"),
+        ("image://recent/extra", "image://<task_id>/<index>"),
+        ("image://{task}/7", "saved indexes: 0"),
+    ],
+)
+async def test_missing_images_are_resource_not_found_saying_what_exists(
+    client: Client, uri: str, says: str
+) -> None:
+    from mcp import MCPError
+
+    done = await client.call_tool("generate_image", {"prompt": "one"})
+    task_id = (done.structured_content or {})["task_id"]
+    with pytest.raises(MCPError) as missing:
+        await client.read_resource(uri.replace("{task}", task_id))
+    assert missing.value.error.code == -32602
+    assert says in missing.value.error.message

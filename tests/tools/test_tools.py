@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +108,15 @@ async def test_progress_notifications_arrive(client: Client, sandbox: Sandbox) -
         seen.append((progress, message))
 
     result = await client.call_tool(
-        "generate_image", {"prompt": "progress"}, progress_callback=on_progress
+        "generate_image", {"prompt": "progress", "n": 2}, progress_callback=on_progress
     )
     assert not result.is_error
-    assert len(seen) >= 2
-    assert seen[-1][0] == 100
+    values = [value for value, _ in seen]
+    assert len(values) >= 3
+    assert all(a < b for a, b in pairwise(values)), values  # only ever up
+    assert values[-1] == 100 and values.count(100) == 1  # 100 once every image is saved
+    assert all(value <= 90 for value, message in seen if "upstream" in (message or ""))
+    assert any("saving images" in (message or "") for _, message in seen)
 
 
 async def test_edit_with_mask_through_uploads(client: Client, tmp_path: Path) -> None:

@@ -13,13 +13,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import ToolAnnotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp import __version__
-from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.errors import ImagegenError, ImageNotFound, TaskNotFound
 from imagegen_mcp.server.runtime import image_inputs, open_engine
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import callback_path
@@ -114,14 +114,18 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
         state = holder.state
         if state is None:
             raise ResourceError("The server is not ready yet.")
-        # Indexes are small numbers: anything else names no image (and is not echoed whole).
-        number = int(index) if index.isdigit() and len(index) <= 6 else -1
+        if not (index.isdigit() and len(index) <= 6):  # never echo a huge index back whole
+            raise ResourceNotFoundError(
+                f"No resource image://{task_id[:64]}/{index[:12]}: images are "
+                "image://<task_id>/<index> with index 0, 1, ... (see image://recent)."
+            )
         try:
-            _image, data = await state.engine.saved_image(task_id, number)
+            _image, data = await state.engine.saved_image(task_id, int(index))
+        except (TaskNotFound, ImageNotFound) as exc:
+            # The protocol's "resource not found" (-32602), saying what exists.
+            raise ResourceNotFoundError(str(exc)) from None
         except ImagegenError as exc:
-            raise ResourceError(
-                str(exc).replace(f"image {number} ", f"image {index[:12]} ")
-            ) from None
+            raise ResourceError(str(exc)) from None
         return data
 
     @mcp.resource(

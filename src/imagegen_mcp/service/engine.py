@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
-from imagegen_mcp.errors import InputError, StorageError, TaskNotFound
+from imagegen_mcp.errors import ImageNotFound, InputError, StorageError, TaskNotFound
 from imagegen_mcp.models import SavedImage, Task, TaskRequest, TaskStatus
 from imagegen_mcp.service.poller import Poller, PollerConfig
 from imagegen_mcp.service.saving import ResultSaver, SavingConfig
@@ -165,11 +165,11 @@ class TaskEngine:
         if image is None:
             if task.is_terminal or len(task.images) >= task.request.n:
                 saved = ", ".join(str(img.index) for img in task.images) or "none"
-                raise InputError(
+                raise ImageNotFound(
                     f"Task {task_id} has no saved image {index} (status {task.status}; saved "
                     f"indexes: {saved})."
                 )
-            raise InputError(
+            raise ImageNotFound(
                 f"Task {task_id} is {task.status} and image {index} is not saved yet: call "
                 "get_task to wait for it."
             )

@@ -29,7 +29,7 @@ import anyio
 import anyio.to_thread
 
 from imagegen_mcp.api.fetch import fetch_public
-from imagegen_mcp.errors import InputError
+from imagegen_mcp.errors import ImageNotFound, InputError
 from imagegen_mcp.imaging import (
     ImageInfo,
     NotAnImage,
@@ -218,7 +218,7 @@ class ImageInputs:
     async def _result_bytes(self, task_id: str, index: int, spec: str) -> bytes:
         try:
             _image, data = await self._engine.saved_image(task_id, index)
-        except InputError as exc:
+        except (InputError, ImageNotFound) as exc:
             raise InputError(f"{spec} cannot be used: {exc}") from None
         return data
 

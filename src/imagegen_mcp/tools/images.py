@@ -32,7 +32,14 @@ from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
-from imagegen_mcp.tools.views import TaskList, TaskView, image_uri, task_summary, task_view
+from imagegen_mcp.tools.views import (
+    TaskList,
+    TaskView,
+    image_uri,
+    progress_of,
+    task_summary,
+    task_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -270,8 +277,15 @@ async def _wait_and_render(
 ) -> CallToolResult:
     wait = state.wait_seconds if wait_seconds is None else min(wait_seconds, MAX_WAIT_SECONDS)
 
+    last = -1.0
+
     async def report(t: Task) -> None:
-        await ctx.report_progress(t.progress, 100, message=f"{t.id}: {t.status}{t.saved_note}")
+        # Progress must only go up within a call; 100 only once every image is saved.
+        nonlocal last
+        value, stage = progress_of(t)
+        if value > last:
+            last = value
+            await ctx.report_progress(value, 100, message=f"{t.id}: {stage}")
 
     if not task.is_terminal and wait > 0:
         task = await state.engine.wait(task.id, wait, on_progress=report)

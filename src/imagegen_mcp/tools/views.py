@@ -160,3 +160,21 @@ def next_step(task: Task) -> str:
             "(and the same client_request_id, if you gave one)."
         )
     return f"Task {tid} failed ({code}): {error} {retry}"
+
+
+#: Share of the progress bar for the upstream's generation; saving the images fills the rest.
+GENERATING_SHARE = 90.0
+
+
+def progress_of(task: Task) -> tuple[float, str]:
+    """Where a task stands on a 0-100 bar, and the stage in words."""
+    if task.is_terminal:
+        return 100.0, task.status
+    n = task.request.n
+    if task.images or task.result_urls:
+        saved = len(task.images)
+        # 99 at most until the task is settled: the last image's record may still be written.
+        value = min(99.0, GENERATING_SHARE + (100 - GENERATING_SHARE) * saved / n)
+        return value, f"saving images ({saved}/{n} saved)"
+    value = GENERATING_SHARE * min(task.progress, 99) / 100
+    return value, f"{task.status} upstream ({task.progress}%)"
