@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp import Client, StdioServerParameters
 from PIL import Image
 
 from imagegen_mcp.errors import ConfigError
@@ -53,6 +55,32 @@ def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert proc.stdout == ""
+
+
+def test_serve_without_a_key_names_the_sandbox_flag_serve_has(tmp_path: Path) -> None:
+    proc = run("serve", env=clean_env(tmp_path))
+    assert_one_line_failure(proc, "EVOLINK_API_KEY", "imagegen-mcp serve --sandbox")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_serve_with_sandbox_over_stdio_needs_no_key_and_saves_under_the_sandbox_home(
+    tmp_path: Path,
+) -> None:
+    env = clean_env(tmp_path)
+    assert "EVOLINK_API_KEY" not in env
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "imagegen_mcp", "serve", "--sandbox"], env=env
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            result = await client.call_tool("generate_image", {"prompt": "no key at all"})
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert data is not None and data["status"] == "completed"
+    paths = [Path(img["path"]) for img in data["images"]]
+    assert len(paths) == 1
+    assert paths[0].is_file()
+    assert paths[0].is_relative_to(tmp_path / "home" / "sandbox" / "images")
 
 
 @pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit"])
