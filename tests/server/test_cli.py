@@ -83,7 +83,39 @@ async def test_serve_with_sandbox_over_stdio_needs_no_key_and_saves_under_the_sa
     assert paths[0].is_relative_to(tmp_path / "home" / "sandbox" / "images")
 
 
-@pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit"])
+def test_where_prints_each_folder_on_a_labelled_line_without_a_key(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {
+        **clean_env(tmp_path),
+        "IMAGEGEN_ALLOWED_DIRS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
+    }
+    proc = run("where", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"state folder:    {home}",
+        f"state database:  {home / 'state.db'}",
+        f"output folder:   {home / 'images'}",
+        f"allowed folder:  {tmp_path / 'a'}",
+        f"allowed folder:  {tmp_path / 'b'}",
+    ]
+
+
+def test_where_with_sandbox_prints_the_sandbox_s_own_folders(tmp_path: Path) -> None:
+    sandbox_home = tmp_path / "home" / "sandbox"
+    proc = run("where", "--sandbox", env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    # Without IMAGEGEN_ALLOWED_DIRS, inputs may come from the user's home and the output folder.
+    assert proc.stdout.splitlines() == [
+        f"state folder:    {sandbox_home}",
+        f"state database:  {sandbox_home / 'state.db'}",
+        f"output folder:   {sandbox_home / 'images'}",
+        f"allowed folder:  {Path.home().resolve()}",
+        f"allowed folder:  {sandbox_home / 'images'}",
+    ]
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit", "where"])
 def test_every_verb_has_help(verb: str) -> None:
     proc = run(verb, "--help")
     assert proc.returncode == 0

@@ -1,4 +1,4 @@
-"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit.
+"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit, where.
 
 stdout carries only results (saved paths) or, for ``serve`` over stdio, the MCP protocol;
 logs, progress and errors go to stderr.
@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         "--mask-invert", action="store_true", help="black-and-white mask: black marks the change"
     )
     _job_args(edit)
+
+    sub.add_parser(
+        "where",
+        help="print the state folder, state database, output folder and allowed folders",
+        description="Print where the server keeps its state and images, and the folders it may "
+        "read input images from (IMAGEGEN_HOME, IMAGEGEN_OUTPUT_DIR, IMAGEGEN_ALLOWED_DIRS).",
+    ).add_argument("--sandbox", action="store_true", help="the folders --sandbox uses")
     return p
 
 
@@ -111,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _run_sandbox(args)
         elif command in ("generate", "edit"):
             sys.exit(anyio.run(_job, args))
+        elif command == "where":
+            _where(_sandbox_settings() if args.sandbox else load_settings())
         else:
             sandbox = getattr(args, "sandbox", False)
             settings = _sandbox_settings() if sandbox else load_settings()
@@ -175,6 +184,14 @@ def _run_sandbox(args: argparse.Namespace) -> None:
         file=sys.stderr,
     )
     Sandbox(SandboxConfig(task_duration=args.task_seconds)).serve(host=args.host, port=args.port)
+
+
+def _where(settings: Settings) -> None:
+    print(f"state folder:    {settings.home}")
+    print(f"state database:  {settings.db_path}")
+    print(f"output folder:   {settings.images_dir}")
+    for folder in settings.input_dirs:
+        print(f"allowed folder:  {folder}")
 
 
 def _sandbox_settings() -> Settings:
