@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp import Client, StdioServerParameters
 from PIL import Image
 
 from imagegen_mcp.errors import ConfigError
@@ -55,7 +57,65 @@ def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit"])
+def test_serve_without_a_key_names_the_sandbox_flag_serve_has(tmp_path: Path) -> None:
+    proc = run("serve", env=clean_env(tmp_path))
+    assert_one_line_failure(proc, "EVOLINK_API_KEY", "imagegen-mcp serve --sandbox")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_serve_with_sandbox_over_stdio_needs_no_key_and_saves_under_the_sandbox_home(
+    tmp_path: Path,
+) -> None:
+    env = clean_env(tmp_path)
+    assert "EVOLINK_API_KEY" not in env
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "imagegen_mcp", "serve", "--sandbox"], env=env
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            result = await client.call_tool("generate_image", {"prompt": "no key at all"})
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert data is not None and data["status"] == "completed"
+    paths = [Path(img["path"]) for img in data["images"]]
+    assert len(paths) == 1
+    assert paths[0].is_file()
+    assert paths[0].is_relative_to(tmp_path / "home" / "sandbox" / "images")
+
+
+def test_where_prints_each_folder_on_a_labelled_line_without_a_key(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {
+        **clean_env(tmp_path),
+        "IMAGEGEN_ALLOWED_DIRS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
+    }
+    proc = run("where", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"state folder:    {home}",
+        f"state database:  {home / 'state.db'}",
+        f"output folder:   {home / 'images'}",
+        f"allowed folder:  {tmp_path / 'a'}",
+        f"allowed folder:  {tmp_path / 'b'}",
+    ]
+
+
+def test_where_with_sandbox_prints_the_sandbox_s_own_folders(tmp_path: Path) -> None:
+    sandbox_home = tmp_path / "home" / "sandbox"
+    proc = run("where", "--sandbox", env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    # Without IMAGEGEN_ALLOWED_DIRS, inputs may come from the user's home and the output folder.
+    assert proc.stdout.splitlines() == [
+        f"state folder:    {sandbox_home}",
+        f"state database:  {sandbox_home / 'state.db'}",
+        f"output folder:   {sandbox_home / 'images'}",
+        f"allowed folder:  {Path.home().resolve()}",
+        f"allowed folder:  {sandbox_home / 'images'}",
+    ]
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit", "where"])
 def test_every_verb_has_help(verb: str) -> None:
     proc = run(verb, "--help")
     assert proc.returncode == 0

@@ -1,4 +1,4 @@
-"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit.
+"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit, where.
 
 stdout carries only results (saved paths) or, for ``serve`` over stdio, the MCP protocol;
 logs, progress and errors go to stderr.
@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -20,6 +20,9 @@ from imagegen_mcp import __version__
 from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import DEFAULT_MODEL, MODELS, SIZES, Task, TaskRequest
 from imagegen_mcp.server.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from imagegen_mcp.sandbox import SandboxConfig
 
 log = logging.getLogger("imagegen_mcp")
 
@@ -68,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         "--mask-invert", action="store_true", help="black-and-white mask: black marks the change"
     )
     _job_args(edit)
+
+    sub.add_parser(
+        "where",
+        help="print the state folder, state database, output folder and allowed folders",
+        description="Print where the server keeps its state and images, and the folders it may "
+        "read input images from (IMAGEGEN_HOME, IMAGEGEN_OUTPUT_DIR, IMAGEGEN_ALLOWED_DIRS).",
+    ).add_argument("--sandbox", action="store_true", help="the folders --sandbox uses")
     return p
 
 
@@ -75,6 +85,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    _sandbox_arg(p)
 
 
 def _job_args(p: argparse.ArgumentParser) -> None:
@@ -83,6 +94,10 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
     p.add_argument("--request-id", help="idempotency key: a repeat returns the same task")
+    _sandbox_arg(p)
+
+
+def _sandbox_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sandbox",
         action="store_true",
@@ -103,14 +118,18 @@ def main(argv: Sequence[str] | None = None) -> None:
             _run_sandbox(args)
         elif command in ("generate", "edit"):
             sys.exit(anyio.run(_job, args))
+        elif command == "where":
+            _where(_sandbox_settings() if args.sandbox else load_settings())
         else:
-            settings = load_settings()
+            sandbox = getattr(args, "sandbox", False)
+            settings = _sandbox_settings() if sandbox else load_settings()
             settings.require_api_key()
             serve(
                 settings,
                 transport=getattr(args, "transport", "stdio"),
                 host=getattr(args, "host", "127.0.0.1"),
                 port=getattr(args, "port", 8000),
+                sandbox=sandbox,
             )
     except ImagegenError as exc:
         print(f"imagegen-mcp: {exc}", file=sys.stderr)
@@ -119,15 +138,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
 
 
-def serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
+def serve(
+    settings: Settings, *, transport: str, host: str, port: int, sandbox: bool = False
+) -> None:
     """Run the MCP server over ``transport`` until interrupted.
 
     What it needs is checked first: a failure is an ``ImagegenError`` (one line from ``main``),
     and nothing has been written to stdout, which stdio clients read as the protocol.
+    With ``sandbox``, a built-in sandbox answers for EvoLink for as long as the server runs.
     """
     from imagegen_mcp.server.runtime import check_startup
 
     anyio.run(check_startup, settings)
+    if not sandbox:
+        _serve(settings, transport=transport, host=host, port=port)
+        return
+    from imagegen_mcp.sandbox import Sandbox
+
+    # In a thread of its own, because both transports below run their own event loop and block.
+    # The sandbox logs only warnings, to stderr: stdout stays the protocol's.
+    with Sandbox(_sandbox_config()).run_in_thread() as sb:
+        _serve(_pointed_at(settings, sb.base_url), transport=transport, host=host, port=port)
+
+
+def _serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
     # Imported here so that the one-shot commands never load the MCP SDK, and stdio never
     # loads the HTTP stack.
     if transport == "stdio":
@@ -152,25 +186,46 @@ def _run_sandbox(args: argparse.Namespace) -> None:
     Sandbox(SandboxConfig(task_duration=args.task_seconds)).serve(host=args.host, port=args.port)
 
 
+def _where(settings: Settings) -> None:
+    print(f"state folder:    {settings.home}")
+    print(f"state database:  {settings.db_path}")
+    print(f"output folder:   {settings.images_dir}")
+    for folder in settings.input_dirs:
+        print(f"allowed folder:  {folder}")
+
+
+def _sandbox_settings() -> Settings:
+    """The settings with the sandbox's key, and its own home: sandbox tasks live apart from real
+    ones, so a later real run never polls them upstream. ``_pointed_at`` adds its address."""
+    from imagegen_mcp.sandbox import SANDBOX_API_KEY
+
+    base = load_settings()
+    overrides: dict[str, Any] = {"home": base.home / "sandbox"}
+    if "IMAGEGEN_OUTPUT_DIR" not in os.environ:
+        overrides["output_dir"] = base.home / "sandbox" / "images"
+    return load_settings(EVOLINK_API_KEY=SANDBOX_API_KEY, **overrides)
+
+
+def _sandbox_config() -> SandboxConfig:
+    from imagegen_mcp.sandbox import SandboxConfig
+
+    return SandboxConfig(task_duration=3.0, duration_jitter=0.2)
+
+
+def _pointed_at(settings: Settings, base_url: str) -> Settings:
+    return settings.model_copy(update={"api_base": base_url, "files_base": base_url})
+
+
 @asynccontextmanager
 async def _settings_for(args: argparse.Namespace) -> AsyncIterator[Settings]:
     if not args.sandbox:
         yield load_settings()
         return
-    from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
+    from imagegen_mcp.sandbox import Sandbox
 
-    base = load_settings()
-    # Sandbox tasks live apart from real ones, so a later real run never polls them upstream.
-    overrides: dict[str, Any] = {"home": base.home / "sandbox"}
-    if "IMAGEGEN_OUTPUT_DIR" not in os.environ:
-        overrides["output_dir"] = base.home / "sandbox" / "images"
-    async with Sandbox(SandboxConfig(task_duration=3.0, duration_jitter=0.2)) as sb:
-        yield load_settings(
-            EVOLINK_API_KEY=SANDBOX_API_KEY,
-            api_base=sb.base_url,
-            files_base=sb.base_url,
-            **overrides,
-        )
+    settings = _sandbox_settings()
+    async with Sandbox(_sandbox_config()) as sb:
+        yield _pointed_at(settings, sb.base_url)
 
 
 async def _job(args: argparse.Namespace) -> int:

@@ -102,7 +102,8 @@ class Settings(BaseSettings):
         if self.api_key is None or not self.api_key.get_secret_value().strip():
             raise ConfigError(
                 f"No EvoLink API key: set the {API_KEY_VAR} environment variable "
-                "(get a key at https://evolink.ai), or try the offline sandbox with --sandbox."
+                "(get a key at https://evolink.ai), or try it offline with the built-in sandbox: "
+                "imagegen-mcp serve --sandbox (or generate/edit ... --sandbox)."
             )
         return self.api_key.get_secret_value().strip()
 
