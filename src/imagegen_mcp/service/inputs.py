@@ -234,18 +234,18 @@ class ImageInputs:
             try:
                 return read_confined(path, self._allowed, limit)
             except ConfinementError as exc:
-                if exc.real_path is None and "loop" in exc.reason:
+                if exc.kind == "loop":
                     raise InputError(
                         f"The {what} {shown} is a symbolic link loop: pass the real file's path."
                     ) from exc
-                if exc.reason.startswith("outside"):
+                if exc.kind == "outside":
                     raise outside from exc
-                if exc.reason.startswith("not a regular"):
-                    raise InputError(f"The {what} {shown} is not a regular file.") from exc
-                raise InputError(
-                    f"The {what} {shown} is {exc.reason}; the limit is {megabytes(limit)}. "
-                    "Downscale or re-encode it first."
-                ) from exc
+                if exc.kind == "too_large":
+                    raise InputError(
+                        f"The {what} {shown} is {exc.reason}; the limit is {megabytes(limit)}. "
+                        "Downscale or re-encode it first."
+                    ) from exc
+                raise InputError(f"The {what} {shown} is {exc.reason}: pass a plain file.") from exc
             except OSError as exc:
                 # Say nothing of what lies outside the allowed folders, not even whether it
                 # exists.

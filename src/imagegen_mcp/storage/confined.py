@@ -12,13 +12,18 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import Literal
+
+Refusal = Literal["loop", "changed", "outside", "not_a_file", "too_large"]
 
 
 class ConfinementError(Exception):
-    """The file cannot be read from these folders; ``reason`` says why in a few words."""
+    """The file cannot be read from these folders: ``kind`` says which way, ``reason`` says
+    it in a few words."""
 
-    def __init__(self, reason: str, *, real_path: Path | None = None) -> None:
+    def __init__(self, kind: Refusal, reason: str, *, real_path: Path | None = None) -> None:
         super().__init__(reason)
+        self.kind = kind
         self.reason = reason
         self.real_path = real_path
 
@@ -31,7 +36,7 @@ def _opened_path(fd: int, path: Path) -> Path:
     resolved = path.resolve()
     opened, named = os.fstat(fd), os.stat(resolved)
     if (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
-        raise ConfinementError("changed while it was being opened")
+        raise ConfinementError("changed", "changed while it was being opened")
     return resolved
 
 
@@ -46,17 +51,17 @@ def read_confined(path: Path, roots: tuple[Path, ...], limit: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ConfinementError("a symbolic link loop") from exc
+            raise ConfinementError("loop", "a symbolic link loop") from exc
         raise
     try:
         info = os.fstat(fd)
         real = _opened_path(fd, path)
         if not any(real.is_relative_to(root) for root in roots):
-            raise ConfinementError("outside the allowed folders", real_path=real)
+            raise ConfinementError("outside", "outside the allowed folders", real_path=real)
         if not stat.S_ISREG(info.st_mode):
-            raise ConfinementError("not a regular file", real_path=real)
+            raise ConfinementError("not_a_file", "not a regular file", real_path=real)
         if info.st_size > limit:
-            raise ConfinementError(f"{info.st_size / 1e6:.1f} MB", real_path=real)
+            raise ConfinementError("too_large", f"{info.st_size / 1e6:.1f} MB", real_path=real)
         with os.fdopen(os.dup(fd), "rb") as fh:
             return fh.read(limit + 1)
     finally:

@@ -188,47 +188,35 @@ class ImageSaver:
         return await anyio.to_thread.run_sync(_write)
 
     async def read(self, image: SavedImage) -> bytes:
-        """The saved bytes, read only if the file opened lies inside the output folder."""
+        """The saved bytes, exactly as saved, read only if the file opened lies inside the
+        output folder; else ``StorageError`` saying the file is missing or damaged."""
 
         def _read() -> bytes:
-            try:
-                data = read_confined(Path(image.path), (self.output_dir.resolve(),), image.bytes)
-            except ConfinementError as exc:
-                raise StorageError(f"The saved file {image.path} is {exc.reason}.") from exc
-            except OSError as exc:
-                raise StorageError(f"The saved file {image.path} is gone: {exc.strerror}.") from exc
-            if len(data) != image.bytes:
-                raise StorageError(f"The saved file {image.path} has changed since it was saved.")
+            data, problem = self._load(image)
+            if problem is not None:
+                raise StorageError(f"The saved file {image.path} is {problem}.")
             return data
 
         return await anyio.to_thread.run_sync(_read)
 
     async def check(self, image: SavedImage) -> str | None:
         """Why a saved image can no longer be served as saved ("missing", "damaged"), or None."""
+        return (await anyio.to_thread.run_sync(self._load, image))[1]
 
-        def _check() -> str | None:
-            path = Path(image.path)
-            try:
-                if not self.contains(path) or path.stat().st_size != image.bytes:
-                    return "damaged" if path.exists() else "missing"
-                digest = hashlib.sha256()
-                with path.open("rb") as fh:
-                    while chunk := fh.read(1024 * 1024):
-                        digest.update(chunk)
-            except FileNotFoundError:
-                return "missing"
-            except OSError:
-                return "damaged"
-            return None if digest.hexdigest() == image.sha256 else "damaged"
-
-        return await anyio.to_thread.run_sync(_check)
+    def _load(self, image: SavedImage) -> tuple[bytes, str | None]:
+        """The saved bytes and None, or what is wrong with the file (worker thread only)."""
+        try:
+            data = read_confined(Path(image.path), (self.output_dir.resolve(),), image.bytes)
+        except FileNotFoundError:
+            return b"", "missing"
+        except (ConfinementError, OSError):  # a link out, not a file, grown, unreadable
+            return b"", "damaged"
+        if len(data) != image.bytes or hashlib.sha256(data).hexdigest() != image.sha256:
+            return b"", "damaged"
+        return data, None
 
     def task_dir(self, task: Task) -> Path:
         return self.output_dir / task.created_at.astimezone().strftime("%Y-%m-%d")
-
-    def contains(self, path: Path) -> bool:
-        """Whether ``path`` (after resolving links) lies inside the output directory."""
-        return path.resolve().is_relative_to(self.output_dir.resolve())
 
     def _storage_error(self, exc: OSError, *, saving: bool = True) -> StorageError:
         later = (
