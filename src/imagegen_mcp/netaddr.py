@@ -14,6 +14,15 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+def literal_address(host: str) -> IPAddress | None:
+    """``host`` as an address if it is written as one (an IPv6 one with or without brackets),
+    else None: a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
 def is_loopback(host: str | None) -> bool:
     """Whether ``host`` (a name, an IP literal, or a bracketed IPv6 literal) is this machine.
 
@@ -24,10 +33,8 @@ def is_loopback(host: str | None) -> bool:
         return False
     if host == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    address = literal_address(host)
+    return address is not None and address.is_loopback
 
 
 def _embedded_v4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

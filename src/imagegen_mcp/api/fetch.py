@@ -14,23 +14,33 @@ import anyio
 import httpx2
 
 from imagegen_mcp.errors import InputError
-from imagegen_mcp.netaddr import IPAddress, is_public
+from imagegen_mcp.netaddr import IPAddress, is_public, literal_address
 
 MAX_FETCH_BYTES = 10 * 1024 * 1024
 FETCH_SECONDS = 20.0
 MAX_REDIRECTS = 3
 
 
+async def addresses_of(host: str, port: int) -> list[IPAddress]:
+    """The addresses ``host`` stands for: itself if it is a literal address, else what DNS
+    answers here (``OSError`` if it does not resolve)."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
 async def _resolve(host: str, port: int) -> IPAddress:
+    """The address to connect to: a literal one as given (the caller checks it), else the
+    first DNS answer, provided every answer is public."""
+    literal = literal_address(host)
+    if literal is not None:
+        return literal
     try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass
-    try:
-        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addrs = await addresses_of(host, port)
     except OSError as exc:
         raise InputError(f"Cannot resolve {host!r}: {exc}.") from exc
-    addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     bad = [a for a in addrs if not is_public(a)]
     if not addrs or bad:
         raise InputError(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
 from imagegen_mcp.models import MODELS
-from imagegen_mcp.netaddr import is_loopback
+from imagegen_mcp.netaddr import is_loopback, literal_address
 from imagegen_mcp.sandbox.tasks import TaskParams
 
 MAX_URL_CHARS = 2048
@@ -25,9 +24,8 @@ class InvalidRequest(Exception):
 def _is_internal_host(host: str) -> bool:
     if is_loopback(host) or host.endswith(".localhost"):
         return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = literal_address(host)
+    if address is None:
         return False  # a name: the upstream resolves it, the sandbox cannot
     return (
         address.is_private or address.is_link_local or address.is_unspecified or address.is_reserved

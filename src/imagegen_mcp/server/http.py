@@ -3,7 +3,6 @@ server's own routes (the upstream callback), behind an optional bearer token."""
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
@@ -13,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imagegen_mcp.errors import ConfigError
-from imagegen_mcp.netaddr import is_loopback
+from imagegen_mcp.netaddr import is_loopback, literal_address
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore, SessionScope
 from imagegen_mcp.server.settings import Settings
@@ -56,9 +55,8 @@ def _as_host(address: str) -> list[str]:
     """A bind address as Host headers show it: as written, and in its canonical form (an IPv6
     literal in brackets; ``0:0:0:0:0:0:0:1`` is also ``[::1]``)."""
     bare = address.strip("[]")
-    try:
-        ip = ipaddress.ip_address(bare)
-    except ValueError:
+    ip = literal_address(address)
+    if ip is None:
         return [address.lower()]
     if ip.is_unspecified:
         return []  # 0.0.0.0 / :: never name the server in a Host header

@@ -14,10 +14,8 @@ on the pixels in memory.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import re
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +26,7 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.to_thread
 
-from imagegen_mcp.api.fetch import fetch_public
+from imagegen_mcp.api.fetch import addresses_of, fetch_public
 from imagegen_mcp.errors import ImageNotFound, InputError
 from imagegen_mcp.imaging import (
     ImageInfo,
@@ -104,13 +102,9 @@ class ImageInputs:
         if parts.netloc.rsplit("@", 1)[-1] in self._trusted:
             return
         try:
-            addresses = [ipaddress.ip_address(host)]
-        except ValueError:
-            try:
-                infos = await anyio.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-            except OSError:
-                return
-            addresses = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
+            addresses = await addresses_of(host, parts.port or 443)
+        except OSError:
+            return
         private = [str(a) for a in addresses if not is_public(a)]
         if private:
             raise InputError(
