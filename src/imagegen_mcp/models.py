@@ -176,5 +176,5 @@ class Task(BaseModel):
 
     @property
     def saved_note(self) -> str:
-        """``", 1/2 saved"`` while some but not all images are saved, else empty."""
+        """``", 1/2 saved"`` once any image is saved, else empty."""
         return f", {len(self.images)}/{self.request.n} saved" if self.images else ""

@@ -73,7 +73,7 @@ class ResultSaver:
             for index, url in enumerate(task.result_urls):
                 if index not in saved:
                     tg.start_soon(self._save_one, task, index, url, expires, errors)
-        task = await self._reload(task)
+        task = await self.store.get(task.id) or task
         if not errors:
             await self.files.write_sidecar(task)
             await self._finish(task, "completed", None)
@@ -147,7 +147,3 @@ class ResultSaver:
         self.forget(task.id)
         await self.store.finish(task.id, status, error)
         self.notify(task.id)
-
-    async def _reload(self, task: Task) -> Task:
-        fresh = await self.store.get(task.id)
-        return fresh if fresh is not None else task

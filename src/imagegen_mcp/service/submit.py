@@ -30,8 +30,9 @@ import anyio
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
 from imagegen_mcp.errors import CREATE_NOT_SENT, AmbiguousCreate, UpstreamError
-from imagegen_mcp.models import MODELS, Task, TaskError, TaskRequest
+from imagegen_mcp.models import Task, TaskError, TaskRequest
 from imagegen_mcp.service.statuses import upstream_status
+from imagegen_mcp.service.validation import model_spec
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.intents import Intent
 from imagegen_mcp.storage.owner import current_owner, owner_gone
@@ -119,8 +120,7 @@ class Submitter:
         if per_image is None:
             per_image = await self.store.credits_per_image(request.model)
             if per_image is None:
-                spec = MODELS.get(request.model)
-                per_image = spec.price_hint if spec is not None else None
+                per_image = model_spec(request.model).price_hint
             if per_image is not None:
                 self._credits_per_image[request.model] = per_image
         return None if per_image is None else per_image * request.n
@@ -183,11 +183,11 @@ class Submitter:
         except _NotOurs:
             # Settled by another process meanwhile (it judged us gone): nothing was sent.
             log.warning("task %s: no longer this process's create; not sent", task.id)
-            return await self._reload(task)
+            return await self.store.get(task.id) or task
         except AmbiguousCreate as exc:
             error = TaskError(code="ambiguous_create", message=str(exc), retryable=False)
             await self._settle(task, owner, "unknown", error, sent=True)
-            return await self._reload(task)
+            return await self.store.get(task.id) or task
         except UpstreamError as exc:
             code = exc.code or "create_failed"
             error = TaskError(code=code, message=str(exc), retryable=exc.retryable)
@@ -255,14 +255,10 @@ class Submitter:
         )
         if recorded is None:
             log.error("task %s: created upstream as %s, but settled meanwhile", task.id, up.id)
-            return await self._reload(task)
+            return await self.store.get(task.id) or task
         self.scheduler.track(task.id, up.task_info.estimated_time, model=task.request.model)
         self.notify(task.id)
         return recorded
-
-    async def _reload(self, task: Task) -> Task:
-        fresh = await self.store.get(task.id)
-        return fresh if fresh is not None else task
 
 
 # --- recovery of creates a process left unanswered -------------------------------------------
