@@ -18,7 +18,7 @@ PACKAGE = "imagegen_mcp"
 SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 #: Bottom modules: anyone may import them, and they import nothing else of the package.
-BOTTOM = frozenset({"models", "errors", "imaging", "netaddr", "redact"})
+BOTTOM = frozenset({"models", "catalog", "errors", "imaging", "netaddr", "redact"})
 #: Layer -> the layers it must never import (lower layers never import upper ones).
 NEVER_IMPORTS: dict[str, frozenset[str]] = {
     "storage": frozenset({"api", "service", "tools", "server"}),
