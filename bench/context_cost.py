@@ -50,7 +50,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 from tests.support.settings import FAST_POLLER, make_settings
 
 from bench.common import parser, quiet_logging, verdict, write_report
-from imagegen_mcp.models import SIZE_PIXELS, SIZES
+from bench.sizes import SIZES, size_pixels
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings
@@ -175,7 +175,7 @@ def noise(width: int, height: int, seed: int) -> Image.Image:
 
 
 def make_content(kind: str, size: str, seed: int, folder: Path) -> Path:
-    width, height = SIZE_PIXELS[size]
+    width, height = size_pixels(size)
     img = photo_like(width, height, seed) if kind == "photo" else noise(width, height, seed)
     path = folder / f"{kind}-{size}.png"
     img.save(path, format="PNG")  # Pillow's default compression (level 6), like most tools

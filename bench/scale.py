@@ -70,8 +70,9 @@ from bench.common import (
     verdict,
     write_report,
 )
+from bench.sizes import SIZES, size_pixels
 from imagegen_mcp.api.ratelimit import Priority
-from imagegen_mcp.models import SIZE_PIXELS, SIZES, Task, TaskRequest
+from imagegen_mcp.models import Task, TaskRequest
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.server.settings import Settings, load_settings
 from imagegen_mcp.service.poller import PollerConfig
@@ -293,7 +294,7 @@ def verify(sample: TaskSample, task: Task) -> None:
     from PIL import Image
 
     sample.images_saved = len(task.images)
-    want = SIZE_PIXELS[task.request.size]
+    want = size_pixels(task.request.size or "1:1")
     for img in task.images:
         path = Path(img.path)
         if not path.is_file():
@@ -376,8 +377,8 @@ async def measure(
                     TaskSample(
                         index=index,
                         task_id=task.id,
-                        size=request.size,
-                        n=request.n,
+                        size=request.size or "1:1",
+                        n=request.count,
                         submitted=round(submitted, 3),
                         accepted=None if accepted is None else round(accepted, 3),
                         terminal=round(time.monotonic() - t0, 3) if final.is_terminal else None,

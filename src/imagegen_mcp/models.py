@@ -1,70 +1,26 @@
-"""Plain data shared by every layer: sizes, model limits, task states and records.
+"""Plain data shared by every layer: requests, task states and records.
 
-Per-model limits live in one table (``MODELS``) because upstream models come and go monthly;
-nothing else in the code should hard-code a model's rules.
+Per-model rules live in the catalog (``imagegen_mcp.catalog``), never here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Size = Literal["1:1", "2:3", "3:2", "1024x1024", "1024x1536", "1536x1024"]
-SIZES: tuple[str, ...] = get_args(Size)
-
-#: Pixel size (width, height) of every accepted ``size``; ratios map to the upstream's pixel sizes.
-SIZE_PIXELS: dict[str, tuple[int, int]] = {
-    "1:1": (1024, 1024),
-    "2:3": (1024, 1536),
-    "3:2": (1536, 1024),
-    "1024x1024": (1024, 1024),
-    "1024x1536": (1024, 1536),
-    "1536x1024": (1536, 1024),
-}
-
-ImageCount = Literal[1, 2, 4]
-
 DEFAULT_MODEL = "gpt-4o-image"
-MAX_PROMPT_CHARS = 2000
+#: The longest prompt any catalog model takes (gpt-image-2: 32,000 characters); each model's
+#: own limit is checked against the catalog.
+MAX_PROMPT_CHARS = 32_000
+#: The most images one task may make (Midjourney v8 drafts: 24).
+MAX_IMAGES_PER_TASK = 24
+MAX_REFERENCES = 16
 #: The longest a tool call waits for a task: many MCP clients drop a call at about 60 s.
 MAX_WAIT_SECONDS = 55.0
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What one upstream model accepts on the shared generations endpoint."""
-
-    name: str
-    sizes: tuple[str, ...]
-    counts: tuple[int, ...]
-    max_references: int
-    max_reference_bytes: int
-    supports_mask: bool
-    max_prompt_chars: int = MAX_PROMPT_CHARS
-    #: Credits per image the docs quote (None: not stated). Only a seed for the daily budget's
-    #: estimate until a real charge for the model has been seen.
-    price_hint: float | None = None
-
-
-_MB = 1024 * 1024
-
-MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            "gpt-4o-image", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=True, price_hint=2.5
-        ),
-        ModelSpec("gpt-image-1.5-lite", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=False),
-        ModelSpec(
-            "gpt-image-1.5-beta", SIZES, (1, 2, 4), 5, 10 * _MB, supports_mask=False, price_hint=0.9
-        ),
-    )
-}
-
-ModelName = Literal["gpt-4o-image", "gpt-image-1.5-lite", "gpt-image-1.5-beta"]
+OptionValue = bool | int | str
 
 TaskStatus = Literal[
     "submitting",  # intent recorded, create POST not yet answered
@@ -118,11 +74,20 @@ class TaskRequest(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     model: str = DEFAULT_MODEL
-    size: Size = "1:1"
-    n: ImageCount = 1
-    image_urls: list[str] = Field(default_factory=list, max_length=5)
+    size: str | None = None  # a ratio, "auto" or "WxH"; None: the model's default
+    resolution: str | None = None  # output tier, e.g. "2K"; None: the model's default
+    quality: str | None = None  # rendering quality; None: the model's default
+    #: Images the task makes; None until checked against the catalog (the model's default).
+    n: int | None = Field(default=None, ge=1, le=MAX_IMAGES_PER_TASK)
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+    image_urls: list[str] = Field(default_factory=list, max_length=MAX_REFERENCES)
     mask_url: str | None = None
     kind: Literal["generate", "edit"] = "generate"
+
+    @property
+    def count(self) -> int:
+        """How many images the task makes (1 until checked against the catalog)."""
+        return self.n if self.n is not None else 1
 
 
 class TaskError(BaseModel):
@@ -177,4 +142,10 @@ class Task(BaseModel):
     @property
     def saved_note(self) -> str:
         """``", 1/2 saved"`` once any image is saved, else empty."""
-        return f", {len(self.images)}/{self.request.n} saved" if self.images else ""
+        return f", {len(self.images)}/{self.expected_images} saved" if self.images else ""
+
+    @property
+    def expected_images(self) -> int:
+        """The images the upstream returned, once known; else how many were asked for (some
+        models treat n as a ceiling and return fewer)."""
+        return len(self.result_urls) or self.request.count

@@ -12,12 +12,13 @@ import pytest
 from PIL import Image
 
 from imagegen_mcp.errors import BudgetExceeded, InputError, TaskNotFound, UpstreamRejected
-from imagegen_mcp.models import SIZE_PIXELS, Task, TaskRequest
+from imagegen_mcp.models import Task, TaskRequest
 from imagegen_mcp.sandbox import Sandbox
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import TaskEngine
 from tests.conftest import FAST_POLLER, make_settings
+from tests.support.catalog import size_pixels
 
 WAIT = 20.0  # generous bound; tasks take a fraction of a second
 
@@ -44,8 +45,8 @@ async def test_n2_saves_two_verified_files_and_store_rows(engine: TaskEngine) ->
         assert hashlib.sha256(data).hexdigest() == img.sha256
         assert len(data) == img.bytes
         with Image.open(path) as im:
-            assert im.format == "PNG" and im.size == SIZE_PIXELS["3:2"]
-        assert (img.width, img.height) == SIZE_PIXELS["3:2"]
+            assert im.format == "PNG" and im.size == size_pixels("3:2")
+        assert (img.width, img.height) == size_pixels("3:2")
         assert path.is_relative_to(engine.saver.output_dir)
     sidecar = Path(done.images[0].path).with_name(f"{done.id}.json")
     meta = json.loads(sidecar.read_text())

@@ -13,9 +13,10 @@ from mcp import Client
 from mcp.types import CallToolResult, ImageContent, ResourceLink
 from PIL import Image
 
-from imagegen_mcp.models import SIZE_PIXELS, SIZES
 from imagegen_mcp.sandbox import Sandbox
 from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.catalog import QUALITIES, TIERS
+from tests.support.catalog import SIZES, size_pixels
 from tests.tools.conftest import text_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -34,8 +35,11 @@ async def test_tools_list_shows_four_tools_with_schemas(client: Client) -> None:
         assert tool.description
     gen = tools["generate_image"]
     props = gen.input_schema["properties"]
-    assert set(props["size"]["enum"]) == set(SIZES)
-    assert props["n"]["enum"] == [1, 2, 4]
+    # One vocabulary across models; list_models says which values each model takes.
+    assert {"model", "size", "resolution", "quality", "n", "options"} <= set(props)
+    tiers = next(v["enum"] for v in props["resolution"]["anyOf"] if "enum" in v)
+    qualities = next(v["enum"] for v in props["quality"]["anyOf"] if "enum" in v)
+    assert tuple(tiers) == TIERS and tuple(qualities) == QUALITIES
     assert "CREDITS" in (gen.description or "")
     assert "ctx" not in props
     assert tools["get_task"].annotations is not None
@@ -56,7 +60,7 @@ async def test_generate_returns_saved_files_previews_and_links(
     links = [c for c in result.content if isinstance(c, ResourceLink)]
     assert len(previews) == n and len(links) == n
     for img, preview, link in zip(data["images"], previews, links, strict=True):
-        assert (img["width"], img["height"]) == SIZE_PIXELS[size]
+        assert (img["width"], img["height"]) == size_pixels(size)
         assert Path(img["path"]).is_absolute() and Path(img["path"]).exists()
         assert len(preview.data) <= 48 * 1024
         with Image.open(io.BytesIO(base64.b64decode(preview.data))) as thumb:
@@ -74,7 +78,7 @@ async def test_every_size_gives_its_pixel_size(client: Client) -> None:
         data = result.structured_content
         assert data is not None
         img = data["images"][0]
-        assert (img["width"], img["height"]) == SIZE_PIXELS[size]
+        assert (img["width"], img["height"]) == size_pixels(size)
         assert not any(isinstance(c, ImageContent) for c in result.content)
 
 
@@ -152,7 +156,7 @@ async def test_list_tasks_counts(client: Client) -> None:
         ({"prompt": "x", "size": "999x999"}, "size"),
         ({"prompt": ""}, "prompt"),
         ({"prompt": "x" * 2001}, "prompt"),
-        ({"prompt": "x", "reference_images": ["https://a.example/i.png"] * 6}, "reference_images"),
+        ({"prompt": "x", "reference_images": ["https://a.example/i.png"] * 6}, "at most 5"),
         ({"prompt": "x", "wait_seconds": 120}, "wait_seconds"),
     ],
 )

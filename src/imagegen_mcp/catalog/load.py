@@ -12,6 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from pydantic import ValidationError
+
 from imagegen_mcp.catalog.spec import TIERS, ModelSpec, parse_pixels, parse_ratio
 
 CATALOG_FILE = "models.toml"
@@ -39,7 +41,9 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _resolve(raw: dict[str, dict[str, Any]], model_id: str, seen: tuple[str, ...]) -> dict[str, Any]:
+def _resolve(
+    raw: dict[str, dict[str, Any]], model_id: str, seen: tuple[str, ...]
+) -> dict[str, Any]:
     entry = dict(raw[model_id])
     parent = entry.pop("like", None)
     if parent is None:
@@ -81,7 +85,10 @@ def parse_catalog(text: str) -> Catalog:
         entry = _resolve(raw_models, model_id, ())
         if entry.pop("abstract", False):
             continue  # a template other entries are ``like``, not a model
-        spec = ModelSpec.model_validate({"id": model_id, **entry})
+        try:
+            spec = ModelSpec.model_validate({"id": model_id, **entry})
+        except ValidationError as exc:
+            raise ValueError(f"{CATALOG_FILE}: model {model_id}: {exc}") from None
         if spec.size is not None and spec.size.table is not None:
             if spec.size.table not in tables:
                 raise ValueError(f"{CATALOG_FILE}: {model_id}: no table {spec.size.table!r}")

@@ -42,7 +42,7 @@ def parse_ratio(size: str) -> tuple[float, float] | None:
 
 
 def parse_pixels(size: str) -> tuple[int, int] | None:
-    """``"1280x720"`` (also ``1280×720``) -> (1280, 720); anything else -> None."""
+    """``"1280x720"`` (also with a multiplication sign) -> (1280, 720); anything else -> None."""
     match = _PIXELS.match(size.strip())
     return None if match is None else (int(match.group(1)), int(match.group(2)))
 

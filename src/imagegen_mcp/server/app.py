@@ -58,6 +58,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
                 engine=engine,
                 inputs=image_inputs(settings, engine),
                 wait_seconds=settings.wait_seconds,
+                default_model=settings.default_model,
                 preview=PreviewPolicy(
                     max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
                 ),

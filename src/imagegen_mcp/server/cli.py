@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from imagegen_mcp import __version__
-from imagegen_mcp.errors import ImagegenError
-from imagegen_mcp.models import DEFAULT_MODEL, MODELS, SIZES, Task, TaskRequest
+from imagegen_mcp.catalog import QUALITIES, TIERS
+from imagegen_mcp.errors import ImagegenError, InputError
+from imagegen_mcp.models import OptionValue, Task, TaskRequest
 from imagegen_mcp.server.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -89,9 +90,18 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 
 
 def _job_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", choices=SIZES, default="1:1")
-    p.add_argument("-n", type=int, choices=(1, 2, 4), default=1, help="number of images")
-    p.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
+    p.add_argument("--model", help="model id (see `imagegen-mcp models`; default: the setting)")
+    p.add_argument("--size", help="'auto', a ratio like 16:9, or pixels like 1024x1536")
+    p.add_argument("--resolution", choices=TIERS, help="output tier, where the model has tiers")
+    p.add_argument("--quality", choices=QUALITIES, help="rendering quality, where the model has it")
+    p.add_argument("-n", type=int, help="number of images (default: the model's least)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model extra, e.g. seed=7 (repeatable; `imagegen-mcp models` lists them)",
+    )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
     p.add_argument("--request-id", help="idempotency key: a repeat returns the same task")
     _sandbox_arg(p)
@@ -230,32 +240,53 @@ async def _settings_for(args: argparse.Namespace) -> AsyncIterator[Settings]:
 
 async def _job(args: argparse.Namespace) -> int:
     from imagegen_mcp.server.runtime import image_inputs, open_engine
+    from imagegen_mcp.service.validation import check_request
 
     async with _settings_for(args) as settings, open_engine(settings) as engine:
         inputs = image_inputs(settings, engine)
-        if args.command == "edit":
-            base, mask = await inputs.edit_inputs(
-                args.image, model=args.model, mask=args.mask, invert=args.mask_invert
-            )
-            urls = [base]
-        else:
-            urls = [await inputs.as_url(ref, model=args.model) for ref in args.ref]
-            mask = None
         request = TaskRequest(
             prompt=args.prompt,
-            model=args.model,
+            model=args.model or settings.default_model,
             size=args.size,
+            resolution=args.resolution,
+            quality=args.quality,
             n=args.n,
-            image_urls=urls,
-            mask_url=mask,
+            options=_options(args.option),
             kind=args.command,
         )
+        editing = args.command == "edit"
+        # Checked before anything is uploaded or paid.
+        request = check_request(
+            request,
+            references=1 if editing else len(args.ref),
+            mask=editing and args.mask is not None,
+        )
+        if editing:
+            base, mask = await inputs.edit_inputs(
+                args.image, model=request.model, mask=args.mask, invert=args.mask_invert
+            )
+            request = request.model_copy(update={"image_urls": [base], "mask_url": mask})
+        else:
+            urls = [await inputs.as_url(ref, model=request.model) for ref in args.ref]
+            request = request.model_copy(update={"image_urls": urls})
         task = await engine.submit(request, client_request_id=args.request_id)
         print(f"task {task.id} submitted ({task.upstream_id or task.status})", file=sys.stderr)
         task = await engine.wait(task.id, args.timeout, on_progress=_show_progress)
         if sys.stderr.isatty():
             print(file=sys.stderr)
         return _report(task)
+
+
+def _options(pairs: list[str]) -> dict[str, OptionValue]:
+    """``["seed=7", "watermark=false"]`` -> options; values stay text until the model's catalog
+    entry types them."""
+    options: dict[str, OptionValue] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--option takes KEY=VALUE (e.g. seed=7), not {pair!r}.")
+        options[key.strip()] = value.strip()
+    return options
 
 
 async def _show_progress(task: Task) -> None:

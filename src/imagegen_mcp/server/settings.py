@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from imagegen_mcp.catalog import catalog
 from imagegen_mcp.errors import ConfigError
-from imagegen_mcp.models import MAX_WAIT_SECONDS
+from imagegen_mcp.models import DEFAULT_MODEL, MAX_WAIT_SECONDS
 
 API_KEY_VAR = "EVOLINK_API_KEY"
 
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     preview_max_bytes: int = Field(default=48 * 1024, ge=0)  # base64 text per preview
     preview_max_side: int = Field(default=512, ge=16, le=4096)
     max_requests_per_second: float = Field(default=5.0, gt=0)
+    default_model: str = DEFAULT_MODEL  # any id in the catalog
 
     @field_validator("allowed_dirs", mode="before")
     @classmethod
@@ -64,6 +66,13 @@ class Settings(BaseSettings):
             value = value.split(",")
         if isinstance(value, list | tuple):
             return tuple(host_entry(str(v)) for v in value if str(v).strip())
+        return value
+
+    @field_validator("default_model")
+    @classmethod
+    def _catalog_model(cls, value: str) -> str:
+        if catalog().get(value) is None:
+            raise ValueError(f"{value!r} is not a model id (`imagegen-mcp models` lists them)")
         return value
 
     @field_validator("api_base", "files_base", "public_url")

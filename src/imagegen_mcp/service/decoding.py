@@ -19,8 +19,8 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
+from imagegen_mcp.catalog import catalog
 from imagegen_mcp.errors import InputError
-from imagegen_mcp.models import MODELS
 
 T = TypeVar("T")
 
@@ -35,7 +35,8 @@ def _base64_chars(size: int) -> int:
 #: The longest image argument worth reading: a data URI of the largest reference any model
 #: accepts, its base64 wrapped in lines of 64 characters or more (CRLF), plus a generous header.
 MAX_IMAGE_ARG_CHARS = (
-    _base64_chars(max(spec.max_reference_bytes for spec in MODELS.values())) * 66 // 64 + 1024
+    _base64_chars(max(spec.references.max_bytes for spec in catalog().models.values())) * 66 // 64
+    + 1024
 )
 
 

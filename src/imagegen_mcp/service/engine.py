@@ -25,7 +25,7 @@ from imagegen_mcp.models import SavedImage, Task, TaskRequest, TaskStatus
 from imagegen_mcp.service.poller import Poller, PollerConfig
 from imagegen_mcp.service.saving import ResultSaver, SavingConfig
 from imagegen_mcp.service.submit import SubmitConfig, Submitter, callback_path
-from imagegen_mcp.service.validation import validate_request
+from imagegen_mcp.service.validation import check_request
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
 
@@ -112,7 +112,7 @@ class TaskEngine:
         Raises ``InputError``, ``BudgetExceeded`` or ``UpstreamError`` when nothing was created.
         An ambiguous create returns the task with status ``unknown`` and never resends it.
         """
-        validate_request(request)
+        request = check_request(request)
         return await self._submitter.submit(request, client_request_id=client_request_id)
 
     async def upload_image(self, data: bytes, mime_type: str, *, sha256: str, name: str) -> str:
@@ -163,7 +163,7 @@ class TaskEngine:
         task = await self.get(task_id)
         image = next((img for img in task.images if img.index == index), None)
         if image is None:
-            if task.is_terminal or len(task.images) >= task.request.n:
+            if task.is_terminal or len(task.images) >= task.expected_images:
                 saved = ", ".join(str(img.index) for img in task.images) or "none"
                 raise ImageNotFound(
                     f"Task {task_id} has no saved image {index} (status {task.status}; saved "

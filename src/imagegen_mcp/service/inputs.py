@@ -114,7 +114,7 @@ class ImageInputs:
 
     async def load(self, spec: str, *, model: str, what: str = "image") -> LoadedImage:
         """Read and validate a local path, data URI or ``image://`` URI into memory."""
-        limit = model_spec(model).max_reference_bytes
+        limit = model_spec(model).references.max_bytes
         spec = spec.strip()
         if not spec:
             raise InputError(f"The {what} is empty: pass a file path, data URI or URL.")
@@ -197,7 +197,7 @@ class ImageInputs:
         if spec.lower().startswith(("http://", "https://")):
             _check_url(spec, what)
             data = await fetch_public(spec, trusted_hosts=self._trusted)
-            limit = model_spec(model).max_reference_bytes
+            limit = model_spec(model).references.max_bytes
             return await self._validate(data, spec, what, limit)
         return await self.load(spec, model=model, what=what)
 

@@ -1,6 +1,9 @@
-"""Masks in the one form the upstream expects: a PNG with alpha, transparent = change, exactly
-the base image's pixel size, <= 4 MB. Callers may give a transparency mask, a black-and-white
-mask (white = change unless inverted) or rectangles/ellipses in relative coordinates.
+"""Masks in the one form every masked model reads the same way: a PNG, exactly the base image's
+pixel size, <= 4 MB, whose pixels to change are transparent AND white (the rest opaque black):
+the gpt-image-2 family reads the alpha (transparent = regenerate), while the older gpt-4o-image
+mask is documented as white = edit; this form means the same to both. Callers may give a
+transparency mask, a black-and-white mask (white = change unless inverted) or
+rectangles/ellipses in relative coordinates.
 
 Everything here runs before anything is paid, and refuses what cannot work: a mask of another
 aspect ratio, a mask that would change nothing or everything.
@@ -47,13 +50,12 @@ class MaskRegion(BaseModel):
 
 
 def _change_alpha(change: Image) -> Image:
-    """An 'L' image where 255 marks change -> the canonical RGBA mask (alpha 0 = change)."""
+    """An 'L' image where 255 marks change -> the canonical RGBA mask (alpha 0 and white =
+    change, opaque black = keep)."""
     from PIL import Image, ImageOps
 
-    alpha = ImageOps.invert(change.convert("L"))
-    canvas = Image.new("RGBA", change.size, (0, 0, 0, 255))
-    canvas.putalpha(alpha)
-    return canvas
+    grey = change.convert("L")
+    return Image.merge("RGBA", (grey, grey, grey, ImageOps.invert(grey)))
 
 
 def mask_from_regions(size: tuple[int, int], regions: list[MaskRegion]) -> bytes:

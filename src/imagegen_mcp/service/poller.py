@@ -28,6 +28,7 @@ from imagegen_mcp.service.saving import ResultSaver
 from imagegen_mcp.service.schedule import PollPolicy, ProgressTrack, plan
 from imagegen_mcp.service.statuses import task_error, upstream_status
 from imagegen_mcp.service.submit import recover, recovery_delay
+from imagegen_mcp.service.validation import typical_duration
 from imagegen_mcp.storage.db import TaskStore
 
 log = logging.getLogger(__name__)
@@ -128,9 +129,8 @@ class Poller:
             if task.status == "submitting" or task.upstream_id is None:
                 self.schedule(task.id, recovery_delay(task, self._config.stale_submit))
                 continue
-            self.track(
-                task.id, task.estimated_time, model=task.request.model, age=_age(task), poll_in=0.0
-            )
+            estimate = task.estimated_time or typical_duration(task.request.model)
+            self.track(task.id, estimate, model=task.request.model, age=_age(task), poll_in=0.0)
             resumed += 1
         return resumed
 

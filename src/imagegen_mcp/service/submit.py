@@ -29,10 +29,12 @@ import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
+from imagegen_mcp.catalog.dimensions import default_tier
 from imagegen_mcp.errors import CREATE_NOT_SENT, AmbiguousCreate, UpstreamError
 from imagegen_mcp.models import Task, TaskError, TaskRequest
 from imagegen_mcp.service.statuses import upstream_status
-from imagegen_mcp.service.validation import model_spec
+from imagegen_mcp.service.validation import model_spec, typical_duration
+from imagegen_mcp.service.wire import create_body
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.intents import Intent
 from imagegen_mcp.storage.owner import current_owner, owner_gone
@@ -95,8 +97,10 @@ class Submitter:
     scheduler: Scheduler  # polls an accepted task; re-checks one it could not settle
     notify: Callable[[str], None]  # a task changed: wake whoever waits for it
     config: SubmitConfig
-    #: Credits per image last charged, per model: the budget's estimate for the next create.
-    _credits_per_image: dict[str, float] = field(default_factory=dict, init=False)
+    #: Credits per image last charged, per model and tier: the budget's estimate for the next.
+    _credits_per_image: dict[tuple[str, str | None], float] = field(
+        default_factory=dict, init=False
+    )
     _pricing: dict[str, anyio.Lock] = field(default_factory=dict, init=False)
 
     async def submit(self, request: TaskRequest, *, client_request_id: str | None) -> Task:
@@ -114,16 +118,21 @@ class Submitter:
             return await self._submit(request, client_request_id, estimate)
 
     async def _estimate(self, request: TaskRequest) -> float | None:
-        """Credits the request should reserve: the last charge seen for its model (here or in
-        the store, so it survives restarts), else the docs' price, else unknown."""
-        per_image = self._credits_per_image.get(request.model)
+        """Credits the request should reserve: the last charge seen for its model and tier
+        (here or in the store, so it survives restarts), else the catalog's price, else unknown."""
+        key = (request.model, request.resolution)
+        per_image = self._credits_per_image.get(key)
         if per_image is None:
-            per_image = await self.store.credits_per_image(request.model)
-            if per_image is None:
-                per_image = model_spec(request.model).price_hint
+            per_image = await self.store.credits_per_image(*key)
             if per_image is not None:
-                self._credits_per_image[request.model] = per_image
-        return None if per_image is None else per_image * request.n
+                self._credits_per_image[key] = per_image
+        if per_image is not None:
+            return per_image * request.count
+        spec = model_spec(request.model)
+        hint = spec.price.estimate(request.resolution or default_tier(spec))
+        if hint is None:
+            return None
+        return hint * request.count if spec.price.per == "image" else hint
 
     async def _submit(
         self, request: TaskRequest, client_request_id: str | None, estimate: float | None
@@ -148,20 +157,10 @@ class Submitter:
         return task  # noqa: RET504  # returning inside the shield confuses mypy's flow analysis
 
     def _body(self, task: Task) -> dict[str, Any]:
-        request = task.request
-        body: dict[str, Any] = {
-            "model": request.model,
-            "prompt": request.prompt,
-            "size": request.size,
-            "n": request.n,
-        }
-        if request.image_urls:
-            body["image_urls"] = list(request.image_urls)
-        if request.mask_url:
-            body["mask_url"] = request.mask_url
+        callback = None
         if task.callback_token and self.config.public_url:
-            body["callback_url"] = self.config.public_url + callback_path(task.callback_token)
-        return body
+            callback = self.config.public_url + callback_path(task.callback_token)
+        return create_body(model_spec(task.request.model), task.request, callback)
 
     async def _create(self, task: Task) -> Task:
         owner = task.owner or current_owner()
@@ -240,7 +239,8 @@ class Submitter:
     async def _accepted(self, task: Task, up: UpstreamTask) -> Task:
         reserved = up.usage.credits_reserved or 0.0
         if reserved:
-            self._credits_per_image[task.request.model] = reserved / task.request.n
+            key = (task.request.model, task.request.resolution)
+            self._credits_per_image[key] = reserved / task.request.count
         # A create answered as finished (or failed) is confirmed by the first poll.
         status: Literal["pending", "processing"] = (
             "processing" if upstream_status(up) == "processing" else "pending"
@@ -256,7 +256,9 @@ class Submitter:
         if recorded is None:
             log.error("task %s: created upstream as %s, but settled meanwhile", task.id, up.id)
             return await self.store.get(task.id) or task
-        self.scheduler.track(task.id, up.task_info.estimated_time, model=task.request.model)
+        # Before the upstream's own estimate arrives, the catalog's typical duration.
+        estimate = up.task_info.estimated_time or typical_duration(task.request.model)
+        self.scheduler.track(task.id, estimate, model=task.request.model)
         self.notify(task.id)
         return recorded
 

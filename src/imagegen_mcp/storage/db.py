@@ -265,9 +265,9 @@ class TaskStore:
 
         return await self._run(_counts)
 
-    async def credits_per_image(self, model: str) -> float | None:
+    async def credits_per_image(self, model: str, resolution: str | None) -> float | None:
         """What the upstream last reserved per image for ``model`` (any process's tasks)."""
-        return await self._run(lambda: credits_per_image(self._conn, model))
+        return await self._run(lambda: credits_per_image(self._conn, model, resolution))
 
     async def spent_since(self, since: float) -> float:
         return await self._run(lambda: spent_since(self._conn, since))

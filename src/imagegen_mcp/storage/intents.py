@@ -37,7 +37,10 @@ def _differences(first: TaskRequest, second: TaskRequest) -> list[str]:
         "prompt": (first.prompt, second.prompt),
         "model": (first.model, second.model),
         "size": (first.size, second.size),
+        "resolution": (first.resolution, second.resolution),
+        "quality": (first.quality, second.quality),
         "n": (first.n, second.n),
+        "options": (first.options, second.options),
         "number of input images": (len(first.image_urls), len(second.image_urls)),
         "mask": (first.mask_url is None, second.mask_url is None),
     }
@@ -55,12 +58,14 @@ def spent_since(conn: sqlite3.Connection, since: float) -> float:
     return float(row[0])
 
 
-def credits_per_image(conn: sqlite3.Connection, model: str) -> float | None:
-    """What the upstream last reserved per image for ``model``, from any process's tasks."""
+def credits_per_image(conn: sqlite3.Connection, model: str, resolution: str | None) -> float | None:
+    """What the upstream last reserved per image for ``model`` at ``resolution`` (tiers are
+    priced differently), from any process's tasks."""
     row = conn.execute(
-        """SELECT credits_reserved / n FROM tasks WHERE model = ? AND upstream_id IS NOT NULL
-           AND credits_reserved > 0 ORDER BY submitted_at DESC LIMIT 1""",
-        (model,),
+        """SELECT credits_reserved / n FROM tasks WHERE model = ? AND resolution IS ?
+           AND upstream_id IS NOT NULL AND credits_reserved > 0
+           ORDER BY submitted_at DESC LIMIT 1""",
+        (model, resolution),
     ).fetchone()
     return None if row is None else float(row[0])
 
@@ -129,9 +134,9 @@ def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple
         request = intent.request
         conn.execute(
             """INSERT INTO tasks (id, client_request_id, callback_token, kind, prompt, model,
-               size, n, image_urls, mask_url, status, credits_reserved, created_at, updated_at,
-               owner)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?)""",
+               size, resolution, quality, n, options, image_urls, mask_url, status,
+               credits_reserved, created_at, updated_at, owner)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?)""",
             (
                 task_id,
                 intent.client_request_id,
@@ -139,8 +144,11 @@ def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple
                 request.kind,
                 request.prompt,
                 request.model,
-                request.size,
-                request.n,
+                request.size or "",  # NOT NULL since 0001: "" is the model's default
+                request.resolution,
+                request.quality,
+                request.count,
+                json.dumps(request.options),
                 json.dumps(request.image_urls),
                 request.mask_url,
                 intent.credits_estimate or 0.0,

@@ -84,6 +84,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_request_tier_quality_options",
+        """
+        ALTER TABLE tasks ADD COLUMN resolution TEXT;
+        ALTER TABLE tasks ADD COLUMN quality TEXT;
+        ALTER TABLE tasks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+        """,
+    ),
 ]
 
 

@@ -42,8 +42,11 @@ def task_from_row(conn: sqlite3.Connection, row: sqlite3.Row) -> Task:
         request=TaskRequest(
             prompt=row["prompt"],
             model=row["model"],
-            size=row["size"],
+            size=row["size"] or None,
+            resolution=row["resolution"],
+            quality=row["quality"],
             n=row["n"],
+            options=json.loads(row["options"]),
             image_urls=json.loads(row["image_urls"]),
             mask_url=row["mask_url"],
             kind=row["kind"],

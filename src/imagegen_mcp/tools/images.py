@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -16,13 +16,12 @@ from pydantic import Field
 
 from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import (
-    DEFAULT_MODEL,
+    MAX_IMAGES_PER_TASK,
     MAX_PROMPT_CHARS,
+    MAX_REFERENCES,
     MAX_WAIT_SECONDS,
     OPEN_STATUSES,
-    ImageCount,
-    ModelName,
-    Size,
+    OptionValue,
     Task,
     TaskRequest,
     TaskStatus,
@@ -31,6 +30,7 @@ from imagegen_mcp.service.decoding import MAX_IMAGE_ARG_CHARS
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
+from imagegen_mcp.service.validation import check_request
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.views import (
     TaskList,
@@ -52,6 +52,7 @@ class AppState:
     inputs: ImageInputs
     wait_seconds: float
     preview: PreviewPolicy
+    default_model: str
 
 
 def _state(ctx: Context) -> AppState:
@@ -84,18 +85,34 @@ Prompt = Annotated[
     Field(
         min_length=1,
         max_length=MAX_PROMPT_CHARS,
-        description="What to draw (or how to change the image), in plain words; "
-        f"<= {MAX_PROMPT_CHARS} chars.",
+        description="What to draw (or how to change the image), in plain words; each model's "
+        "length limit is in list_models.",
+    ),
+]
+#: The vocabulary is one across models; list_models says which values each model takes.
+Tier = Literal["0.5K", "1K", "1.5K", "2K", "3K", "4K"]
+Quality = Literal["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]
+ModelArg = Annotated[
+    str | None,
+    Field(
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Model id (list_models shows them all); default: the server's.",
     ),
 ]
 SizeArg = Annotated[
-    Size,
-    Field(
-        description="1:1 / 1024x1024 square, 2:3 / 1024x1536 portrait, 3:2 / 1536x1024 landscape."
-    ),
+    str | None,
+    Field(max_length=16, description="'auto', a ratio like 16:9, or pixels like 1024x1536."),
 ]
+TierArg = Annotated[Tier | None, Field(description="Output resolution tier.")]
+QualityArg = Annotated[Quality | None, Field(description="Rendering quality.")]
 CountArg = Annotated[
-    ImageCount, Field(description="How many images (1, 2 or 4); each costs credits.")
+    int | None,
+    Field(ge=1, le=MAX_IMAGES_PER_TASK, description="Images per task; each costs credits."),
+]
+OptionsArg = Annotated[
+    dict[str, OptionValue] | None,
+    Field(max_length=16, description="Model extras, e.g. seed, negative_prompt, background."),
 ]
 WaitArg = Annotated[
     float | None,
@@ -142,23 +159,28 @@ ImageRef = Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_ARG_CHARS)]
 async def generate_image(
     prompt: Prompt,
     ctx: Context,
-    size: SizeArg = "1:1",
-    n: CountArg = 1,
+    model: ModelArg = None,
+    size: SizeArg = None,
+    resolution: TierArg = None,
+    quality: QualityArg = None,
+    n: CountArg = None,
     reference_images: Annotated[
         list[ImageRef],
         Field(
-            max_length=5,
-            description="Optional reference images (<= 5) for image-to-image: absolute local "
-            "paths, http(s) URLs, data: URIs, or image:// URIs of earlier results.",
+            max_length=MAX_REFERENCES,
+            description="Input images for image-to-image: absolute local paths, http(s) URLs, "
+            "data: URIs, or image:// URIs of earlier results.",
         ),
     ] = [],  # noqa: B006  # never mutated; a list default shows as [] in the schema
-    model: Annotated[ModelName, Field(description="Upstream model.")] = "gpt-4o-image",
+    options: OptionsArg = None,
     wait_seconds: WaitArg = None,
     client_request_id: RequestId = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
     """Generate images from a text prompt (optionally guided by reference images) and save them.
 
+    Any catalog model: list_models tells what each takes (sizes, resolutions, qualities, n,
+    references, options); a value a model does not take is refused before anything is paid.
     COSTS CREDITS on every call. Waits up to wait_seconds, then returns saved file paths,
     small previews and image:// links. If the task is still running when the wait ends, the reply
     says so: call get_task(task_id) to keep waiting. Never call generate_image again to check on
@@ -166,10 +188,20 @@ async def generate_image(
     """
     async with _tool_errors():
         state = _state(ctx)
-        urls = [await state.inputs.as_url(ref, model=model) for ref in reference_images]
         request = TaskRequest(
-            prompt=prompt, model=model, size=size, n=n, image_urls=urls, kind="generate"
+            prompt=prompt,
+            model=model or state.default_model,
+            size=size,
+            resolution=resolution,
+            quality=quality,
+            n=n,
+            options=options or {},
+            kind="generate",
         )
+        # Checked before anything is uploaded or paid.
+        request = check_request(request, references=len(reference_images))
+        urls = [await state.inputs.as_url(ref, model=request.model) for ref in reference_images]
+        request = request.model_copy(update={"image_urls": urls})
         task = await state.engine.submit(request, client_request_id=client_request_id)
         return await _wait_and_render(ctx, state, task, wait_seconds, preview)
 
@@ -204,8 +236,12 @@ async def edit_image(
         bool,
         Field(description="For a black-and-white mask: true means black marks the change."),
     ] = False,
-    size: SizeArg = "1:1",
-    n: CountArg = 1,
+    model: ModelArg = None,
+    size: SizeArg = None,
+    resolution: TierArg = None,
+    quality: QualityArg = None,
+    n: CountArg = None,
+    options: OptionsArg = None,
     wait_seconds: WaitArg = None,
     client_request_id: RequestId = None,
     preview: PreviewArg = "thumbnail",
@@ -220,12 +256,22 @@ async def edit_image(
     """
     async with _tool_errors():
         state = _state(ctx)
-        base, mask_url = await state.inputs.edit_inputs(
-            image, model=DEFAULT_MODEL, mask=mask, regions=mask_region, invert=mask_invert
-        )
         request = TaskRequest(
-            prompt=prompt, size=size, n=n, image_urls=[base], mask_url=mask_url, kind="edit"
+            prompt=prompt,
+            model=model or state.default_model,
+            size=size,
+            resolution=resolution,
+            quality=quality,
+            n=n,
+            options=options or {},
+            kind="edit",
         )
+        masked = mask is not None or bool(mask_region)
+        request = check_request(request, references=1, mask=masked)  # before any upload
+        base, mask_url = await state.inputs.edit_inputs(
+            image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
+        )
+        request = request.model_copy(update={"image_urls": [base], "mask_url": mask_url})
         task = await state.engine.submit(request, client_request_id=client_request_id)
         return await _wait_and_render(ctx, state, task, wait_seconds, preview)
 

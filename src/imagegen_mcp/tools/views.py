@@ -170,7 +170,7 @@ def progress_of(task: Task) -> tuple[float, str]:
     """Where a task stands on a 0-100 bar, and the stage in words."""
     if task.is_terminal:
         return 100.0, task.status
-    n = task.request.n
+    n = task.expected_images
     if task.images or task.result_urls:
         saved = len(task.images)
         # 99 at most until the task is settled: the last image's record may still be written.

@@ -13,8 +13,8 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from imagegen_mcp.models import SIZES
 from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
+from tests.support.catalog import SIZES
 from tests.support.soak.check import SoakReport, check
 from tests.support.soak.config import CALL_GRACE, START_TIMEOUT, TERMINAL, Request, SoakConfig
 
