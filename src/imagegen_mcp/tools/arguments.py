@@ -10,6 +10,7 @@ task) and answers a bad value with pydantic's raw text. ``strict_tool`` makes th
 from __future__ import annotations
 
 import difflib
+import inspect
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -62,9 +63,41 @@ def strict_tool(
         "type[ArgModelBase]",
         type(loose.__name__, (loose,), {"model_config": ConfigDict(extra="forbid")}),
     )
-    tool.fn_metadata = tool.fn_metadata.model_copy(update={"arg_model": strict})
-    tool.parameters = strict.model_json_schema(by_alias=True)
+    output = tool.fn_metadata.output_schema
+    tool.fn_metadata = tool.fn_metadata.model_copy(
+        update={
+            "arg_model": strict,
+            "output_schema": None if output is None else compact_schema(output, inputs=False),
+        }
+    )
+    tool.parameters = compact_schema(strict.model_json_schema(by_alias=True), inputs=True)
+    tool.description = inspect.cleandoc(tool.description or "")
     return tool
+
+
+def compact_schema(schema: Any, *, inputs: bool) -> Any:
+    """``schema`` without what every agent pays for on every turn and learns nothing from:
+    generated titles, ``default: null``, and (for arguments, where omitting is how to say
+    "none") the ``null`` alternative of optional arguments. Outputs keep their nulls."""
+    if isinstance(schema, list):
+        return [compact_schema(item, inputs=inputs) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: compact_schema(v, inputs=inputs) for name, v in value.items()}
+        elif key == "title" or (key == "default" and value is None):
+            continue
+        else:
+            out[key] = compact_schema(value, inputs=inputs)
+    options = out.get("anyOf")
+    if inputs and isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        if len(rest) == 1 and isinstance(rest[0], dict):
+            del out["anyOf"]
+            out = {**rest[0], **out}
+    return out
 
 
 def describe_problems(tool: str, schema: dict[str, Any], error: ValidationError) -> str:

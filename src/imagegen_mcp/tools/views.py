@@ -40,7 +40,7 @@ class TaskView(BaseModel):
     kind: str
     model: str
     prompt: str
-    size: str
+    size: str | None = Field(description="None: the model's default.")
     n: int
     created_at: datetime
     completed_at: datetime | None = None
@@ -56,7 +56,7 @@ class TaskSummary(BaseModel):
     progress: int
     kind: str
     prompt: str
-    size: str
+    size: str | None
     n: int
     created_at: datetime
     images_saved: int
@@ -84,7 +84,7 @@ def task_view(task: Task) -> TaskView:
         model=req.model,
         prompt=req.prompt,
         size=req.size,
-        n=req.n,
+        n=req.count,
         created_at=task.created_at,
         completed_at=task.completed_at,
         credits_reserved=task.credits_reserved,
@@ -117,7 +117,7 @@ def task_summary(task: Task) -> TaskSummary:
         kind=task.request.kind,
         prompt=task.request.prompt[:200],
         size=task.request.size,
-        n=task.request.n,
+        n=task.request.count,
         created_at=task.created_at,
         images_saved=len(task.images),
         error=task.error.message if task.error else None,

@@ -1,0 +1,76 @@
+"""Every catalog model through the MCP tools against the sandbox: one valid combination round
+trips and is saved at the pixel size the model yields; an invalid one is refused before any
+upload or create, naming what the model takes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from PIL import Image
+
+from imagegen_mcp.catalog import ModelSpec, output_size
+from imagegen_mcp.imaging import probe
+from imagegen_mcp.sandbox import Sandbox
+from imagegen_mcp.server.settings import Settings
+from tests.support.catalog import MODELS, invalid_args, model_ids, valid_args
+from tests.tools.conftest import text_of
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+REFERENCE_SIZE = (640, 480)
+
+
+def references(spec: ModelSpec, folder: Path) -> list[str]:
+    """As many input images as the model needs (edit-only models need one or more)."""
+    paths = []
+    for index in range(spec.references.min):
+        path = folder / f"input-{index}.png"
+        Image.new("RGB", REFERENCE_SIZE, (40 * index, 120, 200)).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def images_per_task(spec: ModelSpec, args: dict[str, Any]) -> int:
+    return args.get("n") or spec.n.default
+
+
+@pytest.mark.parametrize("spec", MODELS, ids=model_ids)
+async def test_every_model_round_trips_and_saves_what_the_sandbox_made(
+    client: Client, sandbox: Sandbox, settings: Settings, spec: ModelSpec
+) -> None:
+    args = valid_args(spec)
+    refs = references(spec, settings.home.parent)
+    result = await client.call_tool(
+        "generate_image", {**args, "reference_images": refs, "preview": "none"}
+    )
+    assert not result.is_error, text_of(result)
+    data = result.structured_content
+    assert data is not None and data["status"] == "completed", data
+    images = data["images"]
+    assert len(images) == images_per_task(spec, args)
+    want = output_size(
+        spec, args.get("size"), args.get("resolution"), REFERENCE_SIZE if refs else None
+    )
+    for image in images:
+        saved = probe(Path(image["path"]))
+        assert (image["width"], image["height"]) == (saved.width, saved.height) == want
+        assert image["mime_type"] == saved.mime_type
+    assert sandbox.counters.creates == 1
+
+
+@pytest.mark.parametrize("spec", MODELS, ids=model_ids)
+async def test_every_model_refuses_an_invalid_combination_before_anything_is_sent(
+    client: Client, sandbox: Sandbox, settings: Settings, spec: ModelSpec
+) -> None:
+    args, words = invalid_args(spec)
+    refs = references(spec, settings.home.parent)
+    result = await client.call_tool("generate_image", {**args, "reference_images": refs})
+    assert result.is_error
+    message = text_of(result)
+    for word in words:
+        assert word in message, message
+    counters = sandbox.counters
+    assert (counters.create_requests, counters.uploads) == (0, 0)
