@@ -72,14 +72,16 @@ async def test_an_unknown_argument_is_refused_naming_it_and_the_closest_name_bef
             "generate_image",
             {"prompt": "x", "size": "999x999"},
             [
-                "gpt-4o-image takes size 1:1, 2:3, 3:2, 1024x1024, 1024x1536, 1536x1024, not 999x999."
+                "gpt-4o-image takes size 1:1, 2:3, 3:2, 1024x1024, 1024x1536, 1536x1024, "
+                "not 999x999."
             ],
         ),
         (
             "generate_image",
             {"prompt": "x", "n": 1234567890123456789012345678901},
             [
-                "- n: 1234567890123456789012345678901 is not allowed; it should be less than or equal"
+                "- n: 1234567890123456789012345678901 is not allowed; it should be less than "
+                "or equal"
             ],
         ),
         (

@@ -13,9 +13,9 @@ from mcp import Client
 from mcp.types import CallToolResult, ImageContent, ResourceLink
 from PIL import Image
 
+from imagegen_mcp.catalog import QUALITIES, TIERS
 from imagegen_mcp.sandbox import Sandbox
 from imagegen_mcp.server.settings import Settings
-from imagegen_mcp.catalog import QUALITIES, TIERS
 from tests.support.catalog import SIZES, size_pixels
 from tests.tools.conftest import text_of
 
