@@ -17,7 +17,7 @@ from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.intents import Intent
 from tests.conftest import FAST_POLLER, make_settings
 
-NO_PRICE = "gpt-image-1.5-lite"  # no price in the docs: the first charge tells it
+NO_PRICE = "gpt-image-2"  # no price in the catalog: the first charge tells it
 
 
 async def _burst(engine: TaskEngine, model: str, calls: int) -> tuple[int, int]:

@@ -67,14 +67,11 @@ async def test_an_unknown_argument_is_refused_naming_it_and_the_closest_name_bef
 @pytest.mark.parametrize(
     ("tool", "args", "expected"),
     [
-        ("generate_image", {"prompt": "x", "n": 3}, ["gpt-4o-image takes n 1, 2, 4, not 3."]),
+        ("generate_image", {"prompt": "x", "n": 30}, ["- n: 30 is not allowed; it should be less"]),
         (
             "generate_image",
-            {"prompt": "x", "size": "999x999"},
-            [
-                "gpt-4o-image takes size 1:1, 2:3, 3:2, 1024x1024, 1024x1536, 1536x1024, "
-                "not 999x999."
-            ],
+            {"prompt": "x", "resolution": "8K"},
+            ["- resolution: \"8K\" is not allowed; use \"0.5K\", \"1K\", \"1.5K\", \"2K\","],
         ),
         (
             "generate_image",
@@ -99,7 +96,7 @@ async def test_an_unknown_argument_is_refused_naming_it_and_the_closest_name_bef
             ],
         ),
     ],
-    ids=["bad-n", "bad-size", "n-of-31-digits", "malformed-mask-regions"],
+    ids=["bad-n", "bad-resolution", "n-of-31-digits", "malformed-mask-regions"],
 )
 async def test_argument_problems_read_one_short_line_each_in_the_server_s_words(
     client: Client, sandbox: Sandbox, tool: str, args: dict[str, Any], expected: list[str]
@@ -116,6 +113,27 @@ async def test_argument_problems_read_one_short_line_each_in_the_server_s_words(
     assert sandbox.counters.create_requests == 0
 
 
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        ({"n": 3}, "gpt-4o-image takes n 1, 2, 4, not 3."),
+        (
+            {"size": "999x999"},
+            "gpt-4o-image takes size 1:1, 2:3, 3:2, 1024x1024, 1024x1536, 1536x1024, not 999x999.",
+        ),
+        ({"model": "gpt-image-2", "quality": "hd"}, "gpt-image-2 takes quality low, medium, high"),
+        ({"model": "gpt-image-3"}, "Unknown model 'gpt-image-3'. Closest: gpt-image-2"),
+    ],
+)
+async def test_a_value_the_model_does_not_take_is_one_sentence_naming_what_it_takes(
+    client: Client, sandbox: Sandbox, args: dict[str, Any], sentence: str
+) -> None:
+    result = await client.call_tool("generate_image", {"prompt": "x", **args})
+    text = text_of(result)
+    assert result.is_error and sentence in text and "\n" not in text, text
+    assert sandbox.counters.create_requests == 0
+
+
 async def test_huge_values_and_many_problems_stay_short(client: Client, sandbox: Sandbox) -> None:
     many = {f"unknown_{i}": "v" * 10_000 for i in range(500)}
     args = {"prompt": "p" * 200_000, "reference_images": ["r" * 50_000] * 50, **many}
@@ -127,7 +145,7 @@ async def test_huge_values_and_many_problems_stay_short(client: Client, sandbox:
     assert lines[-1].startswith("- and ") and lines[-1].endswith(" more.")
     assert all(len(line) <= 200 for line in lines)
     assert "v" * 100 not in text and "p" * 100 not in text and "r" * 100 not in text
-    assert "generate_image takes: prompt, size, n," in text
+    assert "generate_image takes: prompt, model, size, resolution," in text
     assert sandbox.counters.create_requests == 0
 
 
@@ -135,7 +153,7 @@ async def test_a_value_that_is_not_unicode_is_echoed_escaped(client: Client) -> 
     result = await client.call_tool("generate_image", {"prompt": "x", "n": "\ud800"})
     text = text_of(result)
     assert result.is_error
-    assert '- n: "\\ud800" is not allowed; use 1, 2 or 4.' in text
+    assert '- n: "\\ud800" is not allowed' in text
     result.model_dump_json()  # a lone surrogate left in would fail here, and on any transport
 
 

@@ -37,9 +37,8 @@ async def test_tools_list_shows_four_tools_with_schemas(client: Client) -> None:
     props = gen.input_schema["properties"]
     # One vocabulary across models; list_models says which values each model takes.
     assert {"model", "size", "resolution", "quality", "n", "options"} <= set(props)
-    tiers = next(v["enum"] for v in props["resolution"]["anyOf"] if "enum" in v)
-    qualities = next(v["enum"] for v in props["quality"]["anyOf"] if "enum" in v)
-    assert tuple(tiers) == TIERS and tuple(qualities) == QUALITIES
+    assert tuple(props["resolution"]["enum"]) == TIERS
+    assert tuple(props["quality"]["enum"]) == QUALITIES
     assert "CREDITS" in (gen.description or "")
     assert "ctx" not in props
     assert tools["get_task"].annotations is not None

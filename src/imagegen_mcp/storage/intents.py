@@ -39,7 +39,7 @@ def _differences(first: TaskRequest, second: TaskRequest) -> list[str]:
         "size": (first.size, second.size),
         "resolution": (first.resolution, second.resolution),
         "quality": (first.quality, second.quality),
-        "n": (first.n, second.n),
+        "n": (first.count, second.count),
         "options": (first.options, second.options),
         "number of input images": (len(first.image_urls), len(second.image_urls)),
         "mask": (first.mask_url is None, second.mask_url is None),
