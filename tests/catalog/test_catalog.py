@@ -117,6 +117,7 @@ modes = ["generate", "edit"]
 references = { max = 4 }
 size = { ratios = ["1:1", "16:9"] }
 options = { seed = { wire = "seed", type = "int" } }
+price = { credits = 2.0 }
 """
 
 
@@ -137,6 +138,7 @@ options = { style = { wire = "model_params.style", type = "enum", values = ["a"]
     assert set(child.options) == {"seed", "style"}
     assert child.title == "Child" and child.status == "older"
     assert parsed.models["base"].references.max_mb == 10  # the parent is unchanged
+    assert child.price.credits is None  # a price is never inherited
 
 
 def test_an_abstract_template_is_not_a_model() -> None:

@@ -67,7 +67,7 @@ async def test_an_unknown_argument_is_refused_naming_it_and_the_closest_name_bef
 @pytest.mark.parametrize(
     ("tool", "args", "expected"),
     [
-        ("generate_image", {"prompt": "x", "n": 30}, ["- n: 30 is not allowed; it should be less"]),
+        ("generate_image", {"prompt": "x", "n": 30}, ["- n: 30 is not allowed; use a whole number from 1 to 24."]),
         (
             "generate_image",
             {"prompt": "x", "resolution": "8K"},
@@ -77,8 +77,8 @@ async def test_an_unknown_argument_is_refused_naming_it_and_the_closest_name_bef
             "generate_image",
             {"prompt": "x", "n": 1234567890123456789012345678901},
             [
-                "- n: 1234567890123456789012345678901 is not allowed; it should be less than "
-                "or equal"
+                "- n: 1234567890123456789012345678901 is not allowed; use a whole number "
+                "from 1 to 24."
             ],
         ),
         (

@@ -51,8 +51,8 @@ def _resolve(
     if parent in seen or parent not in raw:
         raise ValueError(f"{CATALOG_FILE}: {model_id} is like unknown or circular {parent!r}")
     base = _resolve(raw, parent, (*seen, model_id))
-    # The parent's identity and prose never pass on.
-    for key in ("title", "docs", "notes", "status", "abstract"):
+    # The parent's identity, prose and price never pass on: each model's price is its own.
+    for key in ("title", "docs", "notes", "status", "abstract", "price"):
         base.pop(key, None)
     return _merge(base, entry)
 
