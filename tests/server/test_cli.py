@@ -115,7 +115,7 @@ def test_where_with_sandbox_prints_the_sandbox_s_own_folders(tmp_path: Path) -> 
     assert not (tmp_path / "home").exists()
 
 
-@pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit", "where"])
+@pytest.mark.parametrize("verb", ["serve", "sandbox", "generate", "edit", "where", "models"])
 def test_every_verb_has_help(verb: str) -> None:
     proc = run(verb, "--help")
     assert proc.returncode == 0

@@ -31,6 +31,7 @@ UNKNOWN_ARGUMENT_CASES: dict[str, tuple[dict[str, Any], str, str]] = {
     ),
     "get_task": ({"task_id": "ig-0123456789ab", "wait": 0}, "wait", "wait_seconds"),
     "list_tasks": ({"limt": 5}, "limt", "limit"),
+    "list_models": ({"capabilities": "edit"}, "capabilities", "capability"),
 }
 
 PROBLEM_MARKERS = ("pydantic", "errors.pydantic.dev", "validation error for", "Error executing")

@@ -12,8 +12,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from mcp import MCPError
 from mcp.server import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ResourceNotFoundError,
+    UnexpectedResourceError,
+)
+from mcp.server.mcpserver.resources import BinaryResource, Resource
+from mcp.server.mcpserver.resources import ResourceTemplate as SdkTemplate
 from mcp.types import ToolAnnotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +31,7 @@ from imagegen_mcp.server.runtime import image_inputs, open_engine
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import callback_path
 from imagegen_mcp.service.poller import PollerConfig
+from imagegen_mcp.tools import catalog
 from imagegen_mcp.tools import images as tools
 from imagegen_mcp.tools.arguments import strict_tool
 from imagegen_mcp.tools.images import AppState
@@ -38,6 +46,33 @@ they wait up to ~40 s and return saved file paths, small previews and image:// l
 is still running, call get_task(task_id) to keep waiting - never call generate_image again to
 check progress (that pays for a new task). list_tasks shows recent work. Every result is saved
 to disk automatically, even if you stop waiting."""
+
+
+class TypedTemplate(SdkTemplate):
+    """A resource template whose (async, context-free) function returns a finished
+    ``Resource``, served as it is.
+
+    The SDK gives every read of a template the one MIME type declared on the template; saved
+    images are PNG, JPEG or WebP, so each read must say its own (``SavedImage.mime_type``), and
+    the template declares none."""
+
+    async def create_resource(self, uri: str, params: dict[str, Any], context: Any) -> Resource:
+        try:
+            made = await self.fn(**params)
+        except (ResourceError, MCPError):
+            raise
+        except Exception as exc:
+            # A crash, reported as the SDK's own templates do: its text stays in the server log.
+            raise UnexpectedResourceError(f"Error creating resource from template {uri}") from exc
+        if not isinstance(made, Resource):
+            raise UnexpectedResourceError(f"Template {self.uri_template} made no resource")
+        return made
+
+
+def add_typed_template(mcp: MCPServer[Any], template: SdkTemplate) -> None:
+    # The SDK registers templates only from functions (``@mcp.resource``), never a template
+    # object; its resource manager is the one place that holds them.
+    mcp._resource_manager._templates[template.uri_template] = template
 
 
 class StateHolder:
@@ -76,6 +111,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
     )
     free = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
     local = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+    listing = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
     mcp: MCPServer[AppState] = MCPServer(
         "imagegen-mcp",
         version=__version__,
@@ -88,6 +124,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
             strict_tool(tools.edit_image, annotations=paid, title="Edit image"),
             strict_tool(tools.get_task, annotations=free, title="Get task"),
             strict_tool(tools.list_tasks, annotations=local),
+            strict_tool(catalog.list_models, annotations=listing, title="List image models"),
         ],
     )
 
@@ -105,13 +142,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
         found = await state.engine.handle_callback(request.path_params["token"])
         return JSONResponse({"ok": found}, status_code=200 if found else 404)
 
-    @mcp.resource(
-        "image://{task_id}/{index}",
-        name="image",
-        description="A saved image (full bytes) by task id and index.",
-        mime_type="image/png",
-    )
-    async def read_image(task_id: str, index: str) -> bytes:
+    async def read_image(task_id: str, index: str) -> Resource:
         state = holder.state
         if state is None:
             raise ResourceError("The server is not ready yet.")
@@ -121,13 +152,24 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
                 "image://<task_id>/<index> with index 0, 1, ... (see image://recent)."
             )
         try:
-            _image, data = await state.engine.saved_image(task_id, int(index))
+            image, data = await state.engine.saved_image(task_id, int(index))
         except (TaskNotFound, ImageNotFound) as exc:
             # The protocol's "resource not found" (-32602), saying what exists.
             raise ResourceNotFoundError(str(exc)) from None
         except ImagegenError as exc:
             raise ResourceError(str(exc)) from None
-        return data
+        return BinaryResource(
+            uri=image_uri(task_id, image.index), name="image", data=data, mime_type=image.mime_type
+        )
+
+    images = TypedTemplate.from_function(
+        read_image,
+        uri_template="image://{task_id}/{index}",
+        name="image",
+        description="A saved image (full bytes; PNG, JPEG or WebP, as saved) by task id and index.",
+    )
+    # No MIME type on the template: it differs from image to image (each read says its own).
+    add_typed_template(mcp, images.model_copy(update={"mime_type": None}))
 
     @mcp.resource(
         "image://recent",
@@ -153,5 +195,14 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
                     }
                 )
         return json.dumps(items[:50], indent=1)
+
+    @mcp.resource(
+        catalog.CATALOG_URI,
+        name="model-catalog",
+        description="Every image model and what it takes (list_models without a filter).",
+        mime_type="application/json",
+    )
+    async def model_catalog() -> str:
+        return catalog.catalog_json()
 
     return mcp

@@ -1,4 +1,4 @@
-"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit, where.
+"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit, where, models.
 
 stdout carries only results (saved paths) or, for ``serve`` over stdio, the MCP protocol;
 logs, progress and errors go to stderr.
@@ -79,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Print where the server keeps its state and images, and the folders it may "
         "read input images from (IMAGEGEN_HOME, IMAGEGEN_OUTPUT_DIR, IMAGEGEN_ALLOWED_DIRS).",
     ).add_argument("--sandbox", action="store_true", help="the folders --sandbox uses")
+
+    models = sub.add_parser(
+        "models",
+        help="list the image models and what each takes (no key or network needed)",
+        description="One line per model: modes, sizes, tiers, qualities, images per task, "
+        "reference images, mask, price hint in credits. --json gives every detail.",
+    )
+    models.add_argument(
+        "--capability",
+        metavar="X",
+        help="only models with X: generate, edit, edit-only, mask, n, references, a tier (4K), "
+        "a family (seedream) or a model id prefix",
+    )
+    models.add_argument("--json", action="store_true", help="print the entries as JSON")
     return p
 
 
@@ -130,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(anyio.run(_job, args))
         elif command == "where":
             _where(_sandbox_settings() if args.sandbox else load_settings())
+        elif command == "models":
+            _models(args.capability, as_json=args.json)
         else:
             sandbox = getattr(args, "sandbox", False)
             settings = _sandbox_settings() if sandbox else load_settings()
@@ -202,6 +218,14 @@ def _where(settings: Settings) -> None:
     print(f"output folder:   {settings.images_dir}")
     for folder in settings.input_dirs:
         print(f"allowed folder:  {folder}")
+
+
+def _models(capability: str | None, *, as_json: bool) -> None:
+    from imagegen_mcp.tools.catalog_text import plain_table
+    from imagegen_mcp.tools.catalog_view import model_list
+
+    listed = model_list(capability)
+    print(listed.model_dump_json(indent=1) if as_json else plain_table(listed.models))
 
 
 def _sandbox_settings() -> Settings:
