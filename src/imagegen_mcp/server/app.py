@@ -41,7 +41,9 @@ from imagegen_mcp.tools.views import image_uri
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
-Image generation and editing (EvoLink gpt-4o-image). generate_image and edit_image cost credits;
+Image generation and editing through EvoLink's image models (list_models shows them and what
+each takes: sizes, resolutions, qualities, n, references, options; pick one with `model`).
+generate_image and edit_image cost credits;
 they wait up to ~40 s and return saved file paths, small previews and image:// links. If a task
 is still running, call get_task(task_id) to keep waiting - never call generate_image again to
 check progress (that pays for a new task). list_tasks shows recent work. Every result is saved
