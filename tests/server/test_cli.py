@@ -48,6 +48,53 @@ def test_generate_with_sandbox_saves_real_files_and_prints_paths(tmp_path: Path)
     assert "completed" in proc.stderr
 
 
+def test_generate_takes_any_catalog_model_with_its_resolution_and_options(tmp_path: Path) -> None:
+    proc = run(
+        "generate",
+        "two kites",
+        "--model",
+        "doubao-seedream-4.0",
+        "--size",
+        "16:9",
+        "--resolution",
+        "1K",
+        "-n",
+        "2",
+        "--option",
+        "prompt_priority=fast",
+        "--sandbox",
+        env=clean_env(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(line) for line in proc.stdout.splitlines()]
+    assert len(paths) == 2
+    for path in paths:
+        with Image.open(path) as img:
+            assert img.size == (1280, 720)  # Seedream's documented 16:9 at 1K
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--model", "z-image-turbo", "--resolution", "2K"), ["no resolution tiers"]),
+        (("--model", "krea-2-turbo", "--option", "seed"), ["KEY=VALUE"]),
+        (("--model", "krea-2-turbo", "--option", "style=x"), ["seed, nsfw_check"]),
+        (("--model", "nano-banana"), ["Unknown model", "nano-banana-beta"]),
+    ],
+)
+def test_a_choice_the_model_does_not_take_is_one_line_before_anything_runs(
+    tmp_path: Path, args: tuple[str, ...], words: list[str]
+) -> None:
+    proc = run("generate", "x", *args, "--sandbox", env=clean_env(tmp_path))
+    assert_one_line_failure(proc, *words)
+
+
+def test_an_unknown_default_model_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGEGEN_DEFAULT_MODEL", "gpt-5-image")
+    with pytest.raises(ConfigError, match="IMAGEGEN_DEFAULT_MODEL"):
+        load_settings()
+
+
 def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     proc = run("generate", "x", env=clean_env(tmp_path))
     assert proc.returncode == 2

@@ -94,3 +94,41 @@ async def test_another_process_s_unpriced_create_in_flight_holds_back_a_second(
         await store.create_intent(Intent("ig-fourth000000", request))
     finally:
         await store.aclose()
+
+
+@pytest.mark.parametrize(
+    ("request_", "needs"),
+    [
+        (TaskRequest(prompt="p", model="gpt-4o-image", n=2), 5.0),  # 2.5 per image
+        (TaskRequest(prompt="p", model="gpt-image-2-beta", resolution="1K"), 1.02),  # per task
+        (TaskRequest(prompt="p", model="gpt-image-1.5-beta"), 0.9),  # per task
+    ],
+)
+async def test_before_any_charge_the_estimate_is_the_catalog_price_hint(
+    sandbox: Sandbox, tmp_path: Path, request_: TaskRequest, needs: float
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "home", max_credits_per_day=needs - 0.01)
+    async with open_engine(settings, poller=FAST_POLLER) as engine:
+        with pytest.raises(BudgetExceeded, match=f"needs about {needs:g}"):
+            await engine.submit(request_)
+    assert sandbox.counters.create_requests == 0
+
+
+async def test_charges_are_learned_per_resolution(tmp_path: Path) -> None:
+    store = await TaskStore.open(tmp_path / "state.db")
+    try:
+        request = TaskRequest(prompt="p", model="krea-2-turbo", resolution="1K", n=1)
+        intent = Intent(task_id="ig-000000000001", request=request)
+        await store.create_intent(intent)
+        await store.record_accepted(
+            "ig-000000000001",
+            upstream_id="task-unified-1",
+            status="pending",
+            progress=0,
+            credits_reserved=3.0,
+            estimated_time=None,
+        )
+        assert await store.credits_per_image("krea-2-turbo", "1K") == 3.0
+        assert await store.credits_per_image("krea-2-turbo", "2K") is None
+    finally:
+        await store.aclose()

@@ -68,11 +68,15 @@ async def test_an_unknown_argument_is_refused_naming_it_and_the_closest_name_bef
 @pytest.mark.parametrize(
     ("tool", "args", "expected"),
     [
-        ("generate_image", {"prompt": "x", "n": 30}, ["- n: 30 is not allowed; use a whole number from 1 to 24."]),
+        (
+            "generate_image",
+            {"prompt": "x", "n": 30},
+            ["- n: 30 is not allowed; use a whole number from 1 to 24."],
+        ),
         (
             "generate_image",
             {"prompt": "x", "resolution": "8K"},
-            ["- resolution: \"8K\" is not allowed; use \"0.5K\", \"1K\", \"1.5K\", \"2K\","],
+            ['- resolution: "8K" is not allowed; use "0.5K", "1K", "1.5K", "2K",'],
         ),
         (
             "generate_image",
