@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from imagegen_mcp.catalog import catalog, output_size
+from imagegen_mcp.catalog.spec import parse_pixels
 from imagegen_mcp.sandbox import Sandbox
 from tests.sandbox.conftest import (
     StartSandbox,
@@ -22,6 +23,7 @@ from tests.sandbox.conftest import (
     png_bytes,
     upload,
 )
+from tests.sandbox.test_sandbox_models import smallest_pixels
 
 BOX = (100, 200, 400, 500)  # the region the mask opens for editing
 
@@ -57,14 +59,18 @@ MASK_MODELS = sorted(model for model, spec in catalog().models.items() if spec.m
 async def test_mask_edit_changes_only_the_transparent_region(
     sb: Sandbox, client: httpx2.AsyncClient, model: str
 ) -> None:
-    reference = noisy_reference()
+    # The smallest square the model takes, so the output is the reference's size.
+    size = smallest_pixels(catalog().models[model]) or "1024x1024"
+    pixels = parse_pixels(size)
+    assert pixels is not None
+    reference = noisy_reference(pixels)
     ref_url = await upload(client, png_bytes(reference), "ref.png")
     mask_url = await upload(client, png_bytes(mask_for(reference.size)), "mask.png")
     created = await create(
         client,
         model=model,
         prompt="add a hat",
-        size="1:1",
+        size=size,
         n=2,
         image_urls=[ref_url],
         mask_url=mask_url,

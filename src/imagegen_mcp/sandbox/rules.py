@@ -155,18 +155,32 @@ def _pixels_problem(rule: PixelRule, width: int, height: int) -> str | None:
     return None
 
 
+def _bounds(what: str, low: int, high: int, default_low: int, default_high: int) -> str | None:
+    if high == default_high:
+        return None if low == default_low else f"{what} at least {low} px"
+    return f"{what} at most {high} px" if low == default_low else f"{what} {low}-{high} px"
+
+
+def _pixel_rule(rule: PixelRule) -> str:
+    """``WxH`` and the bounds the catalog states (defaults left out)."""
+    default = PixelRule()
+    parts = [
+        _bounds("sides", rule.min_side, rule.max_side, default.min_side, default.max_side),
+        _bounds("area", rule.min_area, rule.max_area, default.min_area, default.max_area),
+    ]
+    if rule.multiple > 1:
+        parts.append(f"sides multiples of {rule.multiple}")
+    if rule.max_aspect < default.max_aspect:
+        parts.append(f"aspect at most {rule.max_aspect:g}:1")
+    stated = [part for part in parts if part is not None]
+    return "WxH with " + ", ".join(stated) if stated else "WxH"
+
+
 def _size_choices(spec: ModelSpec) -> str:
     choices = spec.sizes()
     pixels = spec.size.pixels if spec.size is not None else None
     if pixels is not None and not pixels.only:
-        choices = [c for c in choices if c != "WxH"]
-        rule = (
-            f"WxH with sides {pixels.min_side}-{pixels.max_side} px, "
-            f"area {pixels.min_area}-{pixels.max_area} px"
-        )
-        if pixels.multiple > 1:
-            rule += f", sides multiples of {pixels.multiple}"
-        choices.append(rule)
+        choices = [c for c in choices if c != "WxH"] + [_pixel_rule(pixels)]
     return listed(choices)
 
 
@@ -197,7 +211,8 @@ def check_count(spec: ModelSpec, field: str, value: Any, references: int) -> int
     rule = spec.n
     allowed = rule.allowed()
     if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-        shown = listed(allowed) if rule.values else f"{allowed[0]}-{allowed[-1]}"
+        ranged = not rule.values and len(allowed) > 2
+        shown = f"{allowed[0]}-{allowed[-1]}" if ranged else listed(allowed)
         raise InvalidRequest(field, f"{field} must be one of: {shown} (got {value!r})")
     if rule.with_references is not None and references + value > rule.with_references:
         raise InvalidRequest(
