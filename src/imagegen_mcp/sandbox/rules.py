@@ -254,6 +254,11 @@ def check_option(name: str, option: OptionRule, value: Any) -> str | int | bool:
     return value
 
 
+def _as_key(value: str | int | bool) -> str:
+    """A value as the catalog's tables key it (``true``/``false`` for booleans)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def check_options(
     spec: ModelSpec, body: dict[str, Any], references: int
 ) -> dict[str, str | int | bool]:
@@ -265,7 +270,7 @@ def check_options(
             given[name] = check_option(name, option, value)
     for name, value in given.items():
         option = spec.options[name]
-        for other, allowed in option.requires.get(str(value), {}).items():
+        for other, allowed in option.requires.get(_as_key(value), {}).items():
             if other == "references":
                 if str(references) not in allowed:
                     raise InvalidRequest(
@@ -274,7 +279,7 @@ def check_options(
                         f"(got {references})",
                     )
                 continue
-            if other in given and str(given[other]) not in allowed:
+            if other in given and _as_key(given[other]) not in allowed:
                 other_wire = spec.options[other].wire
                 raise InvalidRequest(
                     option.wire,
@@ -287,7 +292,7 @@ def check_options(
 def images_per_task(spec: ModelSpec, n: int, options: dict[str, str | int | bool]) -> int:
     """How many images a task makes: an option's override, else the fixed count, else n."""
     for name, value in options.items():
-        override = spec.options[name].images.get(str(value))
+        override = spec.options[name].images.get(_as_key(value))
         if override is not None:
             return override
     return spec.n.fixed if spec.n.fixed is not None else n
