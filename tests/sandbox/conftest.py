@@ -7,6 +7,7 @@ behaviour, independently of the project's client.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -94,6 +95,17 @@ def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+async def upload(client: httpx2.AsyncClient, data: bytes, name: str) -> str:
+    """Upload ``data`` to the sandbox's files API; its ``file_url``."""
+    response = await client.post(
+        "/api/v1/files/upload/base64",
+        json={"base64_data": base64.b64encode(data).decode(), "file_name": name},
+    )
+    assert response.status_code == 200, response.text
+    url: str = response.json()["data"]["file_url"]
+    return url
 
 
 def open_png(data: bytes) -> Image.Image:

@@ -3,17 +3,27 @@ every way a reference or mask makes the task fail."""
 
 from __future__ import annotations
 
-import base64
 import io
 import socket
 from typing import Any
 
 import httpx2
+import pytest
 from PIL import Image, ImageChops
 
-from imagegen_mcp.models import SIZE_PIXELS
+from imagegen_mcp.catalog import catalog, output_size
+from imagegen_mcp.catalog.spec import parse_pixels
 from imagegen_mcp.sandbox import Sandbox
-from tests.sandbox.conftest import StartSandbox, client_for, create, finish, open_png, png_bytes
+from tests.sandbox.conftest import (
+    StartSandbox,
+    client_for,
+    create,
+    finish,
+    open_png,
+    png_bytes,
+    upload,
+)
+from tests.sandbox.test_sandbox_models import smallest_pixels
 
 BOX = (100, 200, 400, 500)  # the region the mask opens for editing
 
@@ -29,16 +39,6 @@ def mask_for(size: tuple[int, int], box: tuple[int, int, int, int] = BOX) -> Ima
     return mask
 
 
-async def upload(client: httpx2.AsyncClient, data: bytes, name: str) -> str:
-    response = await client.post(
-        "/api/v1/files/upload/base64",
-        json={"base64_data": base64.b64encode(data).decode(), "file_name": name},
-    )
-    assert response.status_code == 200, response.text
-    url: str = response.json()["data"]["file_url"]
-    return url
-
-
 def jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG")
@@ -52,14 +52,28 @@ def closed_port() -> int:
     return port
 
 
+MASK_MODELS = sorted(model for model, spec in catalog().models.items() if spec.mask is not None)
+
+
+@pytest.mark.parametrize("model", MASK_MODELS)
 async def test_mask_edit_changes_only_the_transparent_region(
-    sb: Sandbox, client: httpx2.AsyncClient
+    sb: Sandbox, client: httpx2.AsyncClient, model: str
 ) -> None:
-    reference = noisy_reference()
+    # The smallest square the model takes, so the output is the reference's size.
+    size = smallest_pixels(catalog().models[model]) or "1024x1024"
+    pixels = parse_pixels(size)
+    assert pixels is not None
+    reference = noisy_reference(pixels)
     ref_url = await upload(client, png_bytes(reference), "ref.png")
     mask_url = await upload(client, png_bytes(mask_for(reference.size)), "mask.png")
     created = await create(
-        client, prompt="add a hat", size="1:1", n=2, image_urls=[ref_url], mask_url=mask_url
+        client,
+        model=model,
+        prompt="add a hat",
+        size=size,
+        n=2,
+        image_urls=[ref_url],
+        mask_url=mask_url,
     )
     detail = await finish(sb, client, created["id"])
     assert detail["status"] == "completed", detail
@@ -84,7 +98,7 @@ async def test_reference_edit_without_mask_resizes_to_the_output_size(
     detail = await finish(sb, client, (await create(client, size="2:3", image_urls=urls))["id"])
     assert detail["status"] == "completed", detail
     image = open_png((await client.get(detail["results"][0])).content)
-    assert image.size == SIZE_PIXELS["2:3"]
+    assert image.size == output_size(catalog().models["gpt-4o-image"], "2:3", None) == (1024, 1536)
 
 
 async def test_references_are_fetched_over_loopback_http_from_elsewhere(

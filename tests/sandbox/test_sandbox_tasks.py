@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx2
 
-from imagegen_mcp.models import SIZE_PIXELS, SIZES
+from imagegen_mcp.catalog import catalog, output_size
 from imagegen_mcp.sandbox import SANDBOX_API_KEY, ErrorStyle, Sandbox
 from tests.sandbox.conftest import StartSandbox, body, client_for, create, finish, open_png
 
@@ -56,7 +56,10 @@ INVALID_BODIES: list[tuple[dict[str, Any], str]] = [
     ({"image_urls": "http://127.0.0.1:1/a.png"}, "image_urls"),
     (
         {
-            "image_urls": ["http://127.0.0.1:1/a.png", "http://127.0.0.1:1/b.png"],
+            "model": "gemini-3-pro-image-preview",
+            "n": None,
+            "size": None,
+            "image_urls": ["http://127.0.0.1:1/a.png"],
             "mask_url": "http://127.0.0.1:1/m.png",
         },
         "mask_url",
@@ -217,7 +220,8 @@ async def test_jitter_and_estimate_error_vary_per_task_within_bounds(
 async def test_results_are_pngs_of_exactly_the_requested_size(
     sb: Sandbox, client: httpx2.AsyncClient
 ) -> None:
-    ids = {size: (await create(client, size=size))["id"] for size in SIZES}
+    spec = catalog().models["gpt-4o-image"]
+    ids = {size: (await create(client, size=size))["id"] for size in spec.sizes()}
     sb.advance(2.0)
     for size, task_id in ids.items():
         detail = (await client.get(f"/v1/tasks/{task_id}")).json()
@@ -227,7 +231,7 @@ async def test_results_are_pngs_of_exactly_the_requested_size(
         assert int(response.headers["content-length"]) == len(response.content)
         image = open_png(response.content)
         assert image.format == "PNG"
-        assert image.size == SIZE_PIXELS[size]
+        assert image.size == output_size(spec, size, None)
 
 
 async def test_same_prompt_gives_same_bytes_and_different_prompts_differ(

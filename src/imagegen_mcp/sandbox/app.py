@@ -31,7 +31,7 @@ from imagegen_mcp.sandbox.state import SandboxState
 from imagegen_mcp.sandbox.tasks import create_body, task_detail
 from imagegen_mcp.sandbox.validation import InvalidRequest, validate_create
 
-_RESULT_NAME = re.compile(r"(\d+)\.png")
+_RESULT_NAME = re.compile(r"(\d+)\.(png|jpg|webp)")
 _TASK_ID_PREFIX = "task-unified-"
 # Credits are money-like floats; compare with a tolerance so 0.1-sized prices add up.
 _CREDIT_EPSILON = 1e-9
@@ -82,6 +82,7 @@ class TaskApi:
             body = json.loads(await request.body())
         except ValueError:
             return self._error(400, "Request body is not valid JSON.")
+        state.create_bodies.append(body)
         try:
             params = validate_create(body, strict_callbacks=config.strict_callbacks)
         except InvalidRequest as exc:
@@ -94,7 +95,7 @@ class TaskApi:
                 f"{max(state.remaining_credits, 0):g} remain. Top up your balance.",
                 code="insufficient_quota",
             )
-        task = state.create_task(params)
+        task = state.create_task(params, body)
         if fault == "create_then_502":
             return fault_status_response(
                 502, config.error_style, files_api=False, retry_after=config.faults.retry_after
@@ -164,7 +165,7 @@ class TaskApi:
                 404,
                 f"Result expired: links are valid for {config.result_ttl:g} s after completion.",
             )
-        return body_response(task.images[index], "image/png", fault, config.faults)
+        return body_response(task.images[index], task.params.media_type, fault, config.faults)
 
 
 def build_app(state: SandboxState) -> Starlette:

@@ -1,4 +1,5 @@
-"""Deterministic stand-in images: gradients for generations, tinted references for edits.
+"""Deterministic stand-in images: gradients for generations, tinted references for edits,
+encoded as the task asks (PNG, JPEG or WebP; transparent backgrounds keep an alpha channel).
 
 Every byte is derived from (model, prompt, index) so tests can compare outputs exactly; nothing
 here pretends to be a generator. Rendering stays cheap (no per-pixel Python loops) because the
@@ -47,14 +48,21 @@ def _colour(seed: bytes, offset: int) -> tuple[int, int, int]:
     return (seed[offset], seed[offset + 1], seed[offset + 2])
 
 
-def _png(image: Image.Image) -> bytes:
+def encode(image: Image.Image, output_format: str = "png") -> bytes:
+    """``image`` as PNG, JPEG or WebP bytes (alpha kept where the format has it)."""
     out = io.BytesIO()
-    # Level 1 keeps a 1536x1024 encode in the tens of milliseconds; size does not matter here.
-    image.save(out, format="PNG", compress_level=1)
+    if output_format == "jpeg":
+        image.convert("RGB").save(out, format="JPEG", quality=85)
+    elif output_format == "webp":
+        image.save(out, format="WEBP", quality=80, method=0)
+    else:
+        # Level 1 keeps a 1536x1024 encode in the tens of milliseconds; size does not matter.
+        image.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
-def _gradient(seed: bytes, width: int, height: int) -> Image.Image:
+def _gradient(seed: bytes, width: int, height: int, transparent: bool = False) -> Image.Image:
+    """A two-colour gradient with three shapes; ``transparent``: only the shapes are opaque."""
     angle = seed[0] * 360 / 256
     ramp = Image.linear_gradient("L").rotate(angle, resample=Image.Resampling.BILINEAR)
     # The rotation leaves black corners; crop to the inner square that is always covered.
@@ -63,6 +71,8 @@ def _gradient(seed: bytes, width: int, height: int) -> Image.Image:
     end = Image.new("RGB", (width, height), _colour(seed, 4))
     canvas = Image.composite(start, end, ramp)
     draw = ImageDraw.Draw(canvas)
+    alpha = Image.new("L", (width, height), 0)
+    cutout = ImageDraw.Draw(alpha)
     for shape in range(3):
         base = 7 + shape * 8
         x0 = seed[base] * width // 256
@@ -72,15 +82,33 @@ def _gradient(seed: bytes, width: int, height: int) -> Image.Image:
         fill = _colour(seed, base + 3)
         if seed[base + 6] % 2:
             draw.ellipse(box, fill=fill)
+            cutout.ellipse(box, fill=255)
         else:
             draw.rectangle(box, fill=fill)
+            cutout.rectangle(box, fill=255)
+    if transparent:
+        canvas.putalpha(alpha)
     return canvas
 
 
-def render_generation(model: str, prompt: str, index: int, size: tuple[int, int]) -> bytes:
-    """A PNG of exactly ``size`` whose content depends only on model, prompt and index."""
+def render_generation(
+    model: str,
+    prompt: str,
+    index: int,
+    size: tuple[int, int],
+    output_format: str = "png",
+    transparent: bool = False,
+) -> bytes:
+    """An image of exactly ``size`` whose content depends only on model, prompt and index."""
     width, height = size
-    return _png(_gradient(_digest(model, prompt, index), width, height))
+    image = _gradient(_digest(model, prompt, index), width, height, transparent)
+    return encode(image, output_format)
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of an image, or ``RenderError``."""
+    width, height = decode_image(data).image.size
+    return (width, height)
 
 
 def decode_image(data: bytes) -> DecodedImage:
@@ -139,8 +167,11 @@ def render_edit(
     size: tuple[int, int],
     references: list[bytes],
     mask: bytes | None,
+    output_format: str = "png",
+    transparent: bool = False,
 ) -> bytes:
-    """A PNG of ``size`` derived from the first reference (and mask), tinted by the prompt."""
+    """An image of ``size`` derived from the first reference (and mask), tinted by the prompt;
+    ``transparent`` keeps the first reference's alpha."""
     seed = _digest(model, prompt, index)
     decoded = [decode_image(data) for data in references]
     base = decoded[0].image
@@ -152,11 +183,14 @@ def render_edit(
         edited = Image.composite(_recolour(working, seed), working, region)
         if edited.size != size:
             edited = edited.resize(size, Image.Resampling.BILINEAR)
-        return _png(edited)
+        return encode(edited, output_format)
     canvas = ImageOps.fit(base.convert("RGB"), size, Image.Resampling.BILINEAR)
     canvas = Image.blend(canvas, _gradient(seed, *size), 0.35)
     thumb_width = size[0] // _THUMB_FRACTION
     for position, extra in enumerate(decoded[1:]):
         thumb = ImageOps.fit(extra.image.convert("RGB"), (thumb_width, thumb_width))
         canvas.paste(thumb, (position * thumb_width, size[1] - thumb_width))
-    return _png(canvas)
+    if transparent:
+        fitted = ImageOps.fit(base.convert("RGBA"), size, Image.Resampling.BILINEAR)
+        canvas.putalpha(fitted.getchannel("A"))
+    return encode(canvas, output_format)

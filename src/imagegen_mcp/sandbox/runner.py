@@ -122,6 +122,12 @@ class Sandbox:
         return MappingProxyType(self._state.files)
 
     @property
+    def create_bodies(self) -> list[Any]:
+        """The JSON bodies POSTed to create, oldest first, refused ones included (the last
+        ``MAX_RECORDED_BODIES``): what the client put on the wire. A snapshot."""
+        return list(self._state.create_bodies)
+
+    @property
     def remaining_credits(self) -> float:
         return self._state.remaining_credits
 

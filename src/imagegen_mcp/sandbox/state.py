@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import string
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,16 +19,18 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from imagegen_mcp.models import SIZE_PIXELS
+from imagegen_mcp.catalog import catalog, output_size
 from imagegen_mcp.netaddr import is_loopback
 from imagegen_mcp.sandbox.config import Counters, SandboxConfig
-from imagegen_mcp.sandbox.images import RenderError, render_edit, render_generation
+from imagegen_mcp.sandbox.images import RenderError, image_size, render_edit, render_generation
 from imagegen_mcp.sandbox.tasks import Clock, TaskParams, TaskRecord
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 #: The upstream stamps file times in China Standard Time; clients must cope with offsets.
 _FILES_TZ = timezone(timedelta(hours=8))
 _FAIL_TAG = "[fail:"
+#: How many create bodies ``create_bodies`` keeps (the oldest go first).
+MAX_RECORDED_BODIES = 1000
 
 
 class FetchError(Exception):
@@ -79,6 +82,8 @@ class SandboxState:
         self.used_credits = 0.0
         self.reserved_credits = 0.0
         self.on_task_created: Callable[[TaskRecord], None] | None = None
+        #: Every create body that parsed as JSON, refused or not, in arrival order.
+        self.create_bodies: deque[Any] = deque(maxlen=MAX_RECORDED_BODIES)
 
     def http(self) -> httpx2.AsyncClient:
         """The client for references, URL uploads and callbacks, made on first use."""
@@ -103,7 +108,7 @@ class SandboxState:
 
     # ---- tasks -------------------------------------------------------------------------
 
-    def create_task(self, params: TaskParams) -> TaskRecord:
+    def create_task(self, params: TaskParams, body: dict[str, Any]) -> TaskRecord:
         config = self.config
         jitter = self.rng.uniform(-config.duration_jitter, config.duration_jitter)
         duration = max(config.task_duration * (1 + jitter), 0.001)
@@ -116,6 +121,7 @@ class SandboxState:
         task = TaskRecord(
             id=f"task-unified-{created}-{self.random_id(8)}",
             params=params,
+            body=body,
             created=created,
             started_at=now,
             pending_until=now + duration * config.pending_fraction,
@@ -155,11 +161,13 @@ class SandboxState:
 
     async def _render(self, task: TaskRecord) -> list[bytes]:
         params = task.params
-        pixels = SIZE_PIXELS[params.size]
+        spec = catalog().models[params.model]
+        fmt, transparent = params.output_format, params.transparent
         if not params.image_urls:
+            pixels = output_size(spec, params.size, params.tier)
             return await anyio.to_thread.run_sync(
                 lambda: [
-                    render_generation(params.model, params.prompt, i, pixels)
+                    render_generation(params.model, params.prompt, i, pixels, fmt, transparent)
                     for i in range(params.n)
                 ]
             )
@@ -168,9 +176,13 @@ class SandboxState:
             mask = await self.fetch(params.mask_url) if params.mask_url else None
         except FetchError as exc:
             raise RenderError("image_processing_error", str(exc)) from exc
+        reference = await anyio.to_thread.run_sync(image_size, references[0])
+        pixels = output_size(spec, params.size, params.tier, reference)
         return await anyio.to_thread.run_sync(
             lambda: [
-                render_edit(params.model, params.prompt, i, pixels, references, mask)
+                render_edit(
+                    params.model, params.prompt, i, pixels, references, mask, fmt, transparent
+                )
                 for i in range(params.n)
             ]
         )
@@ -279,7 +291,7 @@ class SandboxState:
         segments = path.strip("/").split("/")
         if len(segments) == 4 and segments[0] == "results":
             task = self.tasks.get(segments[1])
-            index = segments[3].removesuffix(".png")
+            index = segments[3].split(".", 1)[0]
             if task is not None and task.token == segments[2] and index.isdigit():
                 await self.settle(task)
                 if (

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import anyio
 
+from imagegen_mcp.catalog.spec import ImageFormat
+
 SandboxTaskStatus = Literal["pending", "processing", "completed", "failed"]
 
 _TASK_OBJECT = "image.generation.task"
@@ -36,17 +38,33 @@ class Clock:
         self._offset += seconds
 
 
+#: Output format -> (result file extension, Content-Type).
+FORMATS: dict[str, tuple[str, str]] = {
+    "png": ("png", "image/png"),
+    "jpeg": ("jpg", "image/jpeg"),
+    "webp": ("webp", "image/webp"),
+}
+
+
 @dataclass(frozen=True)
 class TaskParams:
-    """A create request that passed validation."""
+    """A create request that passed validation: what rendering it needs, in catalog terms."""
 
     model: str
     prompt: str
-    size: str
-    n: int
-    image_urls: tuple[str, ...] = ()
+    size: str | None = None  # as sent ("auto", a ratio, "WxH"; Midjourney's --ar); None: default
+    n: int = 1  # images the task makes (Midjourney: 4, or an option's override)
+    tier: str | None = None
+    quality: str | None = None
+    image_urls: tuple[str, ...] = ()  # references (Midjourney: the URLs at the prompt's start)
     mask_url: str | None = None
+    output_format: ImageFormat = "png"
+    transparent: bool = False  # background=transparent: results keep an alpha channel
     callback_url: str | None = None
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.output_format][1]
 
 
 @dataclass(eq=False)
@@ -55,6 +73,7 @@ class TaskRecord:
 
     id: str
     params: TaskParams
+    body: dict[str, Any] = field(repr=False)  # the create body as received
     created: int  # unix seconds, as the upstream reports it
     started_at: float  # sandbox clock
     pending_until: float
@@ -105,7 +124,7 @@ class TaskRecord:
         return max(1, min(99, int(fraction * 100)))
 
     def result_path(self, index: int) -> str:
-        return f"/results/{self.id}/{self.token}/{index}.png"
+        return f"/results/{self.id}/{self.token}/{index}.{FORMATS[self.params.output_format][0]}"
 
 
 def create_body(task: TaskRecord) -> dict[str, Any]:
