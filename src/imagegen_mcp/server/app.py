@@ -150,8 +150,8 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
             raise ResourceError("The server is not ready yet.")
         if not (index.isdigit() and len(index) <= 6):  # never echo a huge index back whole
             raise ResourceNotFoundError(
-                f"No resource image://{task_id[:64]}/{index[:12]}: images are "
-                "image://<task_id>/<index> with index 0, 1, ... (see image://recent)."
+                f"No resource image://{task_id[:64]}/{index[:12]}: use "
+                "image://<task_id>/<index> with index 0, 1, ... (image://recent lists them)."
             )
         try:
             image, data = await state.engine.saved_image(task_id, int(index))

@@ -188,7 +188,9 @@ def _check_count(spec: ModelSpec, request: TaskRequest, implied: int | None, ref
     n = request.n if request.n is not None else rule.default
     if n not in rule.allowed():
         allowed = rule.allowed()
-        span = _listing(allowed) if rule.values or len(allowed) == 1 else f"{allowed[0]}-{allowed[-1]}"
+        span = (
+            _listing(allowed) if rule.values or len(allowed) == 1 else f"{allowed[0]}-{allowed[-1]}"
+        )
         one = " (one image per task)" if allowed == (1,) else ""
         raise InputError(f"{spec.id} takes n {span}{one}, not {n}.")
     if rule.with_references is not None and refs + n > rule.with_references:

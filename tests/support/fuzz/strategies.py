@@ -13,6 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from imagegen_mcp.catalog import catalog
+from imagegen_mcp.models import DEFAULT_MODEL
 from tests.support.fuzz.calls import TOOLS, CallSpec
 from tests.support.fuzz.corpus import bad_ref_values
 from tests.support.fuzz.files import Files, png_bytes
@@ -30,6 +32,10 @@ from tests.support.fuzz.values import (
     pick,
     regions,
 )
+
+DEFAULT_SPEC = catalog().models[DEFAULT_MODEL]
+#: Models a prompt alone can drive (the edit-only ones need input images).
+GENERATORS = [spec for spec in catalog().models.values() if not spec.edit_only]
 
 
 class Strategies:
@@ -119,11 +125,16 @@ class Strategies:
 
     def valid_generate(self, draw: st.DrawFn) -> dict[str, Any]:
         args: dict[str, Any] = {"prompt": draw(PROMPTS)}
+        # Mostly the default model; sometimes any model that generates, with values it takes.
+        spec = draw(st.sampled_from([DEFAULT_SPEC, DEFAULT_SPEC, *GENERATORS]))
+        if spec is not DEFAULT_SPEC or draw(st.booleans()):
+            args["model"] = spec.id
+        sizes = [size for size in spec.sizes() if size != "WxH"]
+        references = min(2, spec.references.max) if "edit" in spec.modes else 0
         optional: dict[str, st.SearchStrategy[Any]] = {
-            "size": st.sampled_from(self.schemas["generate_image"]["properties"]["size"]["enum"]),
-            "n": st.sampled_from([1, 1, 1, 2, 4]),
-            "model": st.sampled_from(self.schemas["generate_image"]["properties"]["model"]["enum"]),
-            "reference_images": st.lists(self.good_refs(), max_size=2),
+            "size": st.sampled_from(sizes) if sizes else st.none(),
+            "n": st.sampled_from([n for n in spec.n.allowed() if n <= 4]),
+            "reference_images": st.lists(self.good_refs(), max_size=references),
             "wait_seconds": self.waits(),
             "client_request_id": st.from_regex(r"[A-Za-z0-9._:-]{1,40}", fullmatch=True),
             "preview": st.sampled_from(["thumbnail", "none", "full", "thumbnail"]),
@@ -146,7 +157,7 @@ class Strategies:
         elif how == "region":
             args["mask_region"] = draw(st.lists(VALID_REGION, min_size=1, max_size=3))
         for name, strategy in {
-            "size": st.sampled_from(self.schemas["edit_image"]["properties"]["size"]["enum"]),
+            "size": st.sampled_from(DEFAULT_SPEC.sizes()),
             "n": st.sampled_from([1, 1, 2, 4]),
             "wait_seconds": self.waits(),
             "preview": st.sampled_from(["thumbnail", "none", "full"]),
