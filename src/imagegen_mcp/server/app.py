@@ -96,6 +96,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
                 inputs=image_inputs(settings, engine),
                 wait_seconds=settings.wait_seconds,
                 default_model=settings.default_model,
+                confirm_above=settings.confirm_above_credits,
                 preview=PreviewPolicy(
                     max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
                 ),

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     allowed_dirs: Annotated[tuple[Path, ...], NoDecode] = ()
     wait_seconds: float = Field(default=40.0, ge=0, le=MAX_WAIT_SECONDS)
     max_credits_per_day: float | None = Field(default=None, gt=0)
+    # MCP only: a request estimated above this many credits is paid only once the user accepts.
+    confirm_above_credits: float | None = Field(default=None, gt=0)
     public_url: str | None = None
     http_token: SecretStr | None = None
     # Host names the HTTP transport answers to besides its own address and localhost: a comma

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import Field
 
@@ -20,13 +21,19 @@ from imagegen_mcp.models import (
     MAX_WAIT_SECONDS,
     OPEN_STATUSES,
     Task,
-    TaskRequest,
     TaskStatus,
 )
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
-from imagegen_mcp.service.validation import check_request
+from imagegen_mcp.tools.confirm import (
+    Approval,
+    approve_edit,
+    approve_generate,
+    edit_request,
+    generate_request,
+    refused,
+)
 from imagegen_mcp.tools.params import (
     CountArg,
     ImageRef,
@@ -63,6 +70,7 @@ class AppState:
     wait_seconds: float
     preview: PreviewPolicy
     default_model: str
+    confirm_above: float | None = None  # IMAGEGEN_CONFIRM_ABOVE_CREDITS (tools.confirm)
 
 
 def _state(ctx: Context) -> AppState:
@@ -94,6 +102,8 @@ async def _tool_errors() -> AsyncIterator[None]:
 async def generate_image(
     prompt: Prompt,
     ctx: Context,
+    # Asked before paying (IMAGEGEN_CONFIRM_ABOVE_CREDITS); not an argument of the tool.
+    approval: Annotated[Approval, Resolve(approve_generate)],
     model: ModelArg = None,
     size: SizeArg = None,
     resolution: TierArg = None,
@@ -122,19 +132,11 @@ async def generate_image(
     a task - that starts and charges a new one.
     """
     async with _tool_errors():
+        if (refusal := refused(approval, "generate_image")) is not None:
+            return refusal
         state = _state(ctx)
-        request = TaskRequest(
-            prompt=prompt,
-            model=model or state.default_model,
-            size=size,
-            resolution=resolution,
-            quality=quality,
-            n=n,
-            options=options or {},
-            kind="generate",
-        )
-        # Checked before anything is uploaded or paid.
-        request = check_request(request, references=len(reference_images))
+        args = (prompt, model, size, resolution, quality, n, options, reference_images)
+        request = generate_request(state.default_model, *args)  # checked before any upload
         urls = [await state.inputs.as_url(ref, model=request.model) for ref in reference_images]
         request = request.model_copy(update={"image_urls": urls})
         task = await state.engine.submit(request, client_request_id=client_request_id)
@@ -151,6 +153,7 @@ async def edit_image(
         ),
     ],
     ctx: Context,
+    approval: Annotated[Approval, Resolve(approve_edit)],
     mask: Annotated[
         ImageRef | None,
         Field(
@@ -190,19 +193,11 @@ async def edit_image(
     still running, call get_task(task_id) - never call edit_image again to check progress.
     """
     async with _tool_errors():
+        if (refusal := refused(approval, "edit_image")) is not None:
+            return refusal
         state = _state(ctx)
-        request = TaskRequest(
-            prompt=prompt,
-            model=model or state.default_model,
-            size=size,
-            resolution=resolution,
-            quality=quality,
-            n=n,
-            options=options or {},
-            kind="edit",
-        )
-        masked = mask is not None or bool(mask_region)
-        request = check_request(request, references=1, mask=masked)  # before any upload
+        args = (prompt, model, size, resolution, quality, n, options, mask, mask_region)
+        request = edit_request(state.default_model, *args)  # checked before any upload
         base, mask_url = await state.inputs.edit_inputs(
             image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
         )
