@@ -19,7 +19,6 @@ from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import (
     MAX_REFERENCES,
     MAX_WAIT_SECONDS,
-    OPEN_STATUSES,
     Task,
     TaskStatus,
 )
@@ -54,7 +53,8 @@ from imagegen_mcp.tools.views import (
     TaskView,
     image_uri,
     progress_of,
-    task_summary,
+    task_list,
+    task_list_text,
     task_view,
 )
 
@@ -226,18 +226,16 @@ async def list_tasks(
     ctx: Context,
     limit: Annotated[int, Field(ge=1, le=100, description="How many recent tasks.")] = 20,
     status: Annotated[TaskStatus | None, Field(description="Only tasks in this status.")] = None,
-) -> TaskList:
-    """Recent tasks, newest first, with counts of running and completed ones. Free."""
+) -> Annotated[CallToolResult, TaskList]:
+    """Recent tasks (newest first), status counts, and credits spent in the last 24 h. Free."""
     async with _tool_errors():
         engine = _state(ctx).engine
         tasks = await engine.recent(limit=limit, status=status)
         counts = await engine.status_counts()
-        running = sum(counts.get(s, 0) for s in OPEN_STATUSES)
-        return TaskList(
-            tasks=[task_summary(t) for t in tasks],
-            running=running,
-            completed=counts.get("completed", 0),
-            counts=counts,
+        spend = await engine.spend()
+        return CallToolResult(
+            content=[TextContent(type="text", text=task_list_text(tasks, counts, spend, status))],
+            structured_content=task_list(tasks, counts, spend).model_dump(mode="json"),
         )
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from imagegen_mcp.errors import CREATE_NOT_SENT
-from imagegen_mcp.models import OPEN_STATUSES, Task, TaskStatus
+from imagegen_mcp.models import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
+from imagegen_mcp.service.engine import Spend
 
 
 class ImageView(BaseModel):
@@ -55,6 +56,7 @@ class TaskSummary(BaseModel):
     status: TaskStatus
     progress: int
     kind: str
+    model: str
     prompt: str
     size: str | None
     n: int
@@ -63,11 +65,18 @@ class TaskSummary(BaseModel):
     error: str | None = None
 
 
+class SpendView(BaseModel):
+    last_24h: float
+    budget: float | None
+    left: float | None
+
+
 class TaskList(BaseModel):
     tasks: list[TaskSummary]
     running: int
     completed: int
     counts: dict[str, int]
+    spend: SpendView  # credits reserved in the last 24 h; budget None: no daily budget
 
 
 def image_uri(task_id: str, index: int) -> str:
@@ -115,6 +124,7 @@ def task_summary(task: Task) -> TaskSummary:
         status=task.status,
         progress=task.progress,
         kind=task.request.kind,
+        model=task.request.model,
         prompt=task.request.prompt[:200],
         size=task.request.size,
         n=task.request.count,
@@ -122,6 +132,56 @@ def task_summary(task: Task) -> TaskSummary:
         images_saved=len(task.images),
         error=task.error.message if task.error else None,
     )
+
+
+def task_list(tasks: list[Task], counts: dict[str, int], spend: Spend) -> TaskList:
+    return TaskList(
+        tasks=[task_summary(t) for t in tasks],
+        running=sum(counts.get(s, 0) for s in OPEN_STATUSES),
+        completed=counts.get("completed", 0),
+        counts=counts,
+        spend=SpendView(
+            last_24h=round(spend.last_24h, 4),
+            budget=spend.budget,
+            left=None if spend.left is None else round(spend.left, 4),
+        ),
+    )
+
+
+#: About how long list_tasks' text may grow: prompts are cut shorter (60 characters at most,
+#: 12 at least) as tasks are more.
+LIST_TEXT_CHARS = 1400
+
+
+def task_list_text(
+    tasks: list[Task], counts: dict[str, int], spend: Spend, status: TaskStatus | None
+) -> str:
+    """A few lines for the agent: counts, spend, then one short line per task."""
+    total = sum(counts.values())
+    known = [s for s in (*OPEN_STATUSES, *TERMINAL_STATUSES) if counts.get(s)]
+    by_status = ", ".join(f"{counts[s]} {s}" for s in known)
+    lines = [f"{total} tasks: {by_status}." if total else "No tasks yet."]
+    spent = f"Credits reserved in the last 24 h: {_credits(spend.last_24h)}"
+    if spend.budget is None:
+        lines.append(f"{spent} (no daily budget set).")
+    else:
+        left = _credits(spend.left or 0.0)
+        lines.append(f"{spent} of the {_credits(spend.budget)} daily budget ({left} left).")
+    if tasks:
+        lines.append(f"Newest {status + ' ' if status else ''}tasks (get_task for details):")
+    rows = [(f"{t.id} {t.status} {t.request.model} n={t.request.count}", t) for t in tasks]
+    used = sum(len(line) + 1 for line in lines) + sum(len(row) + 4 for row, _ in rows)
+    width = max(12, min(60, (LIST_TEXT_CHARS - used) // max(1, len(rows))))
+    for row, task in rows:
+        prompt = " ".join(task.request.prompt.split())
+        if len(prompt) > width:
+            prompt = prompt[: width - 1] + "…"
+        lines.append(f'{row} "{prompt}"')
+    return "\n".join(lines)
+
+
+def _credits(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def next_step(task: Task) -> str:
