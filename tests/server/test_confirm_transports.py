@@ -27,15 +27,17 @@ ASKED = "This will use about 5 credits (gpt-4o-image, 2 images). Proceed?"
 
 
 class User:
-    def __init__(self, proceed: bool) -> None:
-        self.proceed = proceed
+    """Gives these answers in turn (True: accept, False: decline)."""
+
+    def __init__(self, *answers: bool) -> None:
+        self.answers = list(answers)
         self.asked: list[str] = []
 
     async def __call__(
         self, context: ClientRequestContext, params: ElicitRequestParams
     ) -> ElicitResult:
         self.asked.append(params.message)
-        if self.proceed:
+        if self.answers.pop(0):
             return ElicitResult(action="accept", content={"proceed": True})
         return ElicitResult(action="decline")
 
@@ -52,18 +54,17 @@ async def test_stdio_asks_and_pays_only_after_the_user_accepts(
         "IMAGEGEN_CONFIRM_ABOVE_CREDITS": "4",
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "imagegen_mcp"], env=env)
-    no, yes = User(proceed=False), User(proceed=True)
+    user = User(False, True)
     with anyio.fail_after(60):
-        async with Client(params, elicitation_callback=no) as client:
+        async with Client(params, elicitation_callback=user) as client:
             declined = await client.call_tool("generate_image", {"prompt": "foxes", "n": 2})
-        assert declined.is_error and "declined" in text_of(declined)
-        assert sandbox.counters.create_requests == 0
-        async with Client(params, elicitation_callback=yes) as client:
+            assert declined.is_error and "declined" in text_of(declined)
+            assert sandbox.counters.create_requests == 0
             accepted = await client.call_tool("generate_image", {"prompt": "foxes", "n": 2})
     assert not accepted.is_error, text_of(accepted)
     assert accepted.structured_content is not None
     assert accepted.structured_content["status"] == "completed"
-    assert no.asked == yes.asked == [ASKED]
+    assert user.asked == [ASKED, ASKED]
     assert sandbox.counters.creates == 1
 
 
@@ -72,7 +73,7 @@ async def test_streamable_http_asks_before_paying(
     sandbox: Sandbox, tmp_path: Path, mode: Literal["auto", "legacy"]
 ) -> None:
     settings = make_settings(sandbox, tmp_path / "home", confirm_above_credits=4.0)
-    user = User(proceed=True)
+    user = User(True)
     async with (
         serve_http(settings) as base,
         Client(streamable_http_client(f"{base}/mcp"), mode=mode, elicitation_callback=user) as c,
