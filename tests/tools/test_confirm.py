@@ -15,9 +15,10 @@ from mcp.client.session import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
 from PIL import Image
 
+from imagegen_mcp.errors import ConfigError
 from imagegen_mcp.sandbox import Sandbox
 from imagegen_mcp.server.app import build_server
-from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.server.settings import Settings, load_settings
 from tests.support.settings import FAST_POLLER, make_settings
 from tests.tools.conftest import text_of
 
@@ -187,3 +188,12 @@ async def test_without_the_setting_nothing_is_asked(sandbox: Sandbox, tmp_path: 
         result = await client.call_tool("generate_image", {"prompt": "four", "n": 4})
     assert not result.is_error, text_of(result)
     assert user.asked == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "lots"])
+def test_the_setting_must_be_a_positive_number(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("IMAGEGEN_CONFIRM_ABOVE_CREDITS", value)
+    with pytest.raises(ConfigError, match="IMAGEGEN_CONFIRM_ABOVE_CREDITS"):
+        load_settings()
+    monkeypatch.setenv("IMAGEGEN_CONFIRM_ABOVE_CREDITS", "2.5")
+    assert load_settings().confirm_above_credits == 2.5
