@@ -176,7 +176,8 @@ async def ask_before_paying(
         raise ToolError(
             f"Not run: this request would use {cost} credits ({what}), and with {SETTING}="
             f"{threshold:g} the user must confirm it, but this client cannot ask (it has no MCP "
-            "elicitation). Nothing was uploaded, created or paid."
+            "elicitation). Nothing was uploaded, created or paid. Ask for fewer or cheaper "
+            f"images, or the user may raise {SETTING}."
         )
     if estimate is None:
         return Elicit(
