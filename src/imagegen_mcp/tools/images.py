@@ -103,8 +103,7 @@ async def generate_image(
         list[ImageRef],
         Field(
             max_length=MAX_REFERENCES,
-            description="Input images for image-to-image: absolute local paths, http(s) URLs, "
-            "data: URIs, or image:// URIs of earlier results.",
+            description="Input images: absolute paths, http(s) URLs, data: or image:// URIs.",
         ),
     ] = [],  # noqa: B006  # never mutated; a list default shows as [] in the schema
     options: OptionsArg = None,
@@ -112,15 +111,9 @@ async def generate_image(
     client_request_id: RequestId = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Generate images from a text prompt (optionally guided by reference images) and save them.
-
-    Any catalog model: list_models tells what each takes (sizes, resolutions, qualities, n,
-    references, options); a value a model does not take is refused before anything is paid.
-    COSTS CREDITS on every call. Waits up to wait_seconds, then returns saved file paths,
-    small previews and image:// links. If the task is still running when the wait ends, the reply
-    says so: call get_task(task_id) to keep waiting. Never call generate_image again to check on
-    a task - that starts and charges a new one.
-    """
+    """Generate images from a prompt, optionally from reference images, with any list_models
+    model, and save them (paths, previews, image:// links). COSTS CREDITS. If still running when
+    the wait ends, call get_task(task_id), never this again (that pays twice)."""
     async with _tool_errors():
         state = _state(ctx)
         request = TaskRequest(
@@ -145,31 +138,25 @@ async def edit_image(
     prompt: Prompt,
     image: Annotated[
         ImageRef,
-        Field(
-            description="The image to edit: an absolute local path, http(s) URL, data: URI, or "
-            "image:// URI of an earlier result."
-        ),
+        Field(description="Absolute path, http(s) URL, data: or image:// URI."),
     ],
     ctx: Context,
     mask: Annotated[
         ImageRef | None,
         Field(
-            description="Optional mask (path, URL, data: or image:// URI): a PNG whose "
-            "transparent pixels mark the region to change, or a black-and-white image where "
-            "white marks it (see mask_invert). Same aspect ratio as the image."
+            description="Region to change: transparent (PNG) or white pixels; the image's aspect."
         ),
     ] = None,
     mask_region: Annotated[
         list[MaskRegion] | None,
         Field(
             max_length=20,
-            description="Instead of a mask image: rectangles or ellipses to change, in "
-            "fractions of the image (x, y = top-left corner, 0..1).",
+            description="Or shapes to change, in fractions of the image.",
         ),
     ] = None,
     mask_invert: Annotated[
         bool,
-        Field(description="For a black-and-white mask: true means black marks the change."),
+        Field(description="Black, not white, marks the change."),
     ] = False,
     model: ModelArg = None,
     size: SizeArg = None,
@@ -182,13 +169,8 @@ async def edit_image(
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
     """Edit one image as the prompt says, optionally only inside a mask, and save the results.
-
-    Give the region to change as a mask image or as mask_region shapes; the server converts it
-    to what the provider needs and refuses mismatched or empty masks before anything is paid.
-
-    COSTS CREDITS on every call. Waits up to wait_seconds like generate_image; if the task is
-    still running, call get_task(task_id) - never call edit_image again to check progress.
-    """
+    COSTS CREDITS. If still running when the wait ends, call get_task(task_id), never this
+    again (that pays twice)."""
     async with _tool_errors():
         state = _state(ctx)
         request = TaskRequest(
@@ -217,10 +199,8 @@ async def get_task(
     wait_seconds: WaitArg = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Status, progress and saved images of a task; waits up to wait_seconds for it to finish.
-
-    Free (no credits). Call this - not generate_image - to keep waiting on a running task.
-    """
+    """Status, progress and saved images of a task; waits up to wait_seconds. Free: use it to
+    keep waiting on a running task."""
     async with _tool_errors():
         state = _state(ctx)
         task = await state.engine.get(task_id)
