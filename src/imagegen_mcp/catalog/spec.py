@@ -180,8 +180,8 @@ class OptionRule(_Spec):
     default: str | int | bool | None = None
     #: How the value goes on the wire: as is, or as Seedream's ``tools`` list (web search).
     encode: Literal["value", "web_search_tool"] = "value"
-    #: value -> constraints it needs: other option name -> allowed values, or "references" ->
-    #: allowed reference counts (as strings).
+    #: value -> constraints it needs: other option name (or "quality") -> allowed values, or
+    #: "references" -> allowed reference counts (as strings).
     requires: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     #: value -> images a task makes with it (Midjourney v8 draft: 24 sketches).
     images: dict[str, int] = Field(default_factory=dict)

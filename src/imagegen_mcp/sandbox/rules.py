@@ -279,6 +279,15 @@ def check_options(
                         f"(got {references})",
                     )
                 continue
+            if other == "quality" and spec.quality is not None:
+                present, quality = read_wire(body, spec.quality.wire)
+                if present and str(quality) not in allowed:
+                    raise InvalidRequest(
+                        option.wire,
+                        f"{option.wire}={value} needs quality one of: {listed(allowed)} "
+                        f"(got {quality})",
+                    )
+                continue
             if other in given and _as_key(given[other]) not in allowed:
                 other_wire = spec.options[other].wire
                 raise InvalidRequest(
