@@ -74,3 +74,51 @@ async def test_every_model_refuses_an_invalid_combination_before_anything_is_sen
         assert word in message, message
     counters = sandbox.counters
     assert (counters.create_requests, counters.uploads) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "wire"),
+    [
+        (
+            {"model": "gpt-image-2", "size": "16:9", "resolution": "2K", "quality": "high"},
+            {"size": "16:9", "resolution": "2K", "quality": "high", "n": 1},
+        ),
+        (
+            {"model": "gemini-3-pro-image-preview", "resolution": "1K", "size": "4:3"},
+            {"quality": "1K", "size": "4:3"},
+        ),
+        (
+            {"model": "doubao-seedream-4.0", "resolution": "1K", "n": 2},
+            {"quality": "1K", "n": 2},
+        ),
+        (
+            {"model": "grok-imagine-image-2.0", "resolution": "2K", "quality": "low"},
+            {"resolution": "2K", "quality": "low", "n": 1},
+        ),
+        ({"model": "krea-2-turbo", "resolution": "2K"}, {"quality": "2K"}),
+        (
+            {"model": "doubao-seedream-5.0-lite", "options": {"web_search": True}},
+            {"model_params": {"tools": [{"type": "web_search"}]}, "n": 1},
+        ),
+        (
+            {"model": "qwen-image-3.0", "options": {"seed": 5, "negative_prompt": "fog"}},
+            {"seed": 5, "negative_prompt": "fog", "n": 1},
+        ),
+        (
+            {"model": "mj-v8.2", "size": "3:2", "quality": "hd", "options": {"speed": "fast"}},
+            {"quality": "hd", "model_params": {"speed": "fast"}},
+        ),
+    ],
+    ids=lambda value: value.get("model", "") if isinstance(value, dict) else "",
+)
+async def test_the_vocabulary_reaches_each_family_s_own_fields_on_the_wire(
+    client: Client, sandbox: Sandbox, args: dict[str, Any], wire: dict[str, Any]
+) -> None:
+    prompt = "a lighthouse"
+    result = await client.call_tool(
+        "generate_image", {"prompt": prompt, **args, "preview": "none", "wait_seconds": 0}
+    )
+    assert not result.is_error, text_of(result)
+    [body] = sandbox.create_bodies
+    sent_prompt = f"{prompt} --ar 3:2" if args["model"].startswith("mj-") else prompt
+    assert body == {"model": args["model"], "prompt": sent_prompt, **wire}
