@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from imagegen_mcp.catalog import catalog, output_size
-from imagegen_mcp.catalog.spec import parse_pixels
+from imagegen_mcp.catalog.vocabulary import parse_pixels
 from imagegen_mcp.sandbox import Sandbox
 from tests.sandbox.conftest import (
     StartSandbox,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from imagegen_mcp.catalog.spec import ModelSpec, OptionRule, PixelRule, parse_pixels
+from imagegen_mcp.catalog.spec import ModelSpec, OptionRule, PixelRule
+from imagegen_mcp.catalog.vocabulary import parse_pixels
 
 #: Midjourney's aspect flag inside the prompt (``--ar 16:9`` or ``--aspect 16:9``).
 _AR_FLAG = re.compile(r"(?:^|\s)--(?:ar|aspect)\s+(\S+)")
