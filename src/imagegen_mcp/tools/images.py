@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -19,6 +19,7 @@ from imagegen_mcp.models import (
     MAX_REFERENCES,
     MAX_WAIT_SECONDS,
     OPEN_STATUSES,
+    OptionValue,
     Task,
     TaskRequest,
     TaskStatus,
@@ -63,6 +64,32 @@ class AppState:
     wait_seconds: float
     preview: PreviewPolicy
     default_model: str
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """What generate_image and edit_image both take: the model and what to ask it for."""
+
+    model: str | None
+    size: str | None
+    resolution: str | None
+    quality: str | None
+    n: int | None
+    options: dict[str, OptionValue] | None
+
+    def request(
+        self, state: AppState, prompt: str, kind: Literal["generate", "edit"]
+    ) -> TaskRequest:
+        return TaskRequest(
+            prompt=prompt,
+            model=self.model or state.default_model,
+            size=self.size,
+            resolution=self.resolution,
+            quality=self.quality,
+            n=self.n,
+            options=self.options or {},
+            kind=kind,
+        )
 
 
 def _state(ctx: Context) -> AppState:
@@ -116,18 +143,11 @@ async def generate_image(
     the wait ends, call get_task(task_id), never this again (that pays twice)."""
     async with _tool_errors():
         state = _state(ctx)
-        request = TaskRequest(
-            prompt=prompt,
-            model=model or state.default_model,
-            size=size,
-            resolution=resolution,
-            quality=quality,
-            n=n,
-            options=options or {},
-            kind="generate",
-        )
+        wanted = _Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
-        request = check_request(request, references=len(reference_images))
+        request = check_request(
+            wanted.request(state, prompt, "generate"), references=len(reference_images)
+        )
         urls = [await state.inputs.as_url(ref, model=request.model) for ref in reference_images]
         request = request.model_copy(update={"image_urls": urls})
         task = await state.engine.submit(request, client_request_id=client_request_id)
@@ -173,18 +193,10 @@ async def edit_image(
     again (that pays twice)."""
     async with _tool_errors():
         state = _state(ctx)
-        request = TaskRequest(
-            prompt=prompt,
-            model=model or state.default_model,
-            size=size,
-            resolution=resolution,
-            quality=quality,
-            n=n,
-            options=options or {},
-            kind="edit",
-        )
+        wanted = _Choice(model, size, resolution, quality, n, options)
         masked = mask is not None or bool(mask_region)
-        request = check_request(request, references=1, mask=masked)  # before any upload
+        # Checked before anything is uploaded or paid.
+        request = check_request(wanted.request(state, prompt, "edit"), references=1, mask=masked)
         base, mask_url = await state.inputs.edit_inputs(
             image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
         )
