@@ -122,3 +122,20 @@ async def test_the_vocabulary_reaches_each_family_s_own_fields_on_the_wire(
     [body] = sandbox.create_bodies
     sent_prompt = f"{prompt} --ar 3:2" if args["model"].startswith("mj-") else prompt
     assert body == {"model": args["model"], "prompt": sent_prompt, **wire}
+
+
+async def test_an_input_image_of_sides_the_model_cannot_take_is_refused_before_upload(
+    client: Client, sandbox: Sandbox, settings: Settings
+) -> None:
+    small = settings.home.parent / "small.png"
+    Image.new("RGB", (300, 200), (10, 20, 30)).save(small)
+    for tool, args in (
+        ("generate_image", {"reference_images": [str(small)]}),
+        ("edit_image", {"image": str(small)}),
+    ):
+        result = await client.call_tool(
+            tool, {"prompt": "brighter", "model": "qwen-image-edit", **args}
+        )
+        assert result.is_error
+        assert "sides of 384-3072 px" in text_of(result) and "300x200" in text_of(result)
+    assert (sandbox.counters.uploads, sandbox.counters.create_requests) == (0, 0)

@@ -124,6 +124,8 @@ class ReferenceRule(_Spec):
     max: int = 0
     min: int = 0  # edit-only models need at least one
     max_mb: float = 10
+    min_side: int = 1  # pixels, each side of each input image
+    max_side: int = 100_000
     formats: tuple[str, ...] = ("jpeg", "png", "webp")
     #: ``image_urls`` on the wire, or URLs at the start of the prompt (Midjourney).
     placement: Literal["image_urls", "prompt"] = "image_urls"
