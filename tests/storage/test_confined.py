@@ -73,7 +73,11 @@ def test_a_name_swapped_for_a_link_during_reads_never_yields_outside_bytes(
     swapper.start()
     results = {"read": 0, "refused": 0}
     try:
-        for _ in range(2000):
+        # Bounded; stops early once both outcomes have been seen often enough (under a loaded
+        # machine the swapping thread may get few turns, so a fixed short run can see one).
+        for _ in range(50_000):
+            if min(results.values()) >= 50:
+                break
             try:
                 data = read_confined(name, roots, 100)
             except (ConfinementError, FileNotFoundError):

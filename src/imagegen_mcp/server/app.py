@@ -126,7 +126,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
             strict_tool(tools.generate_image, annotations=paid, title="Generate image"),
             strict_tool(tools.edit_image, annotations=paid, title="Edit image"),
             strict_tool(tools.get_task, annotations=free, title="Get task"),
-            strict_tool(tools.list_tasks, annotations=local),
+            strict_tool(tools.list_tasks, annotations=local, title="List tasks"),
             strict_tool(catalog.list_models, annotations=listing, title="List image models"),
         ],
     )

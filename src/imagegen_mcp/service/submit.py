@@ -29,7 +29,6 @@ import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
-from imagegen_mcp.catalog.dimensions import default_tier
 from imagegen_mcp.errors import CREATE_NOT_SENT, AmbiguousCreate, UpstreamError
 from imagegen_mcp.models import Task, TaskError, TaskRequest
 from imagegen_mcp.service.statuses import upstream_status
@@ -129,7 +128,7 @@ class Submitter:
         if per_image is not None:
             return per_image * request.count
         spec = model_spec(request.model)
-        hint = spec.price.estimate(request.resolution or default_tier(spec))
+        hint = spec.price.estimate(request.resolution or spec.default_tier())
         if hint is None:
             return None
         return hint * request.count if spec.price.per == "image" else hint

@@ -11,7 +11,7 @@ The estimate is the engine's, the one the daily budget reserves.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
@@ -22,10 +22,10 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from imagegen_mcp.errors import ImagegenError
-from imagegen_mcp.models import TaskRequest
+from imagegen_mcp.models import OptionValue, TaskRequest
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.masks import MaskRegion
-from imagegen_mcp.service.validation import check_request
+from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
 
 SETTING = "IMAGEGEN_CONFIRM_ABOVE_CREDITS"
 #: From this protocol on, the SDK asks through ``InputRequiredResult`` (no back channel needed).
@@ -52,58 +52,6 @@ class Paying(Protocol):
     confirm_above: float | None  # IMAGEGEN_CONFIRM_ABOVE_CREDITS
 
 
-# --- the request, checked against the catalog before anything is asked, uploaded or paid ----
-
-
-def generate_request(
-    default_model: str,
-    prompt: str,
-    model: str | None,
-    size: str | None,
-    resolution: str | None,
-    quality: str | None,
-    n: int | None,
-    options: dict[str, Any] | None,
-    reference_images: list[str],
-) -> TaskRequest:
-    request = TaskRequest(
-        prompt=prompt,
-        model=model or default_model,
-        size=size,
-        resolution=resolution,
-        quality=quality,
-        n=n,
-        options=options or {},
-        kind="generate",
-    )
-    return check_request(request, references=len(reference_images))
-
-
-def edit_request(
-    default_model: str,
-    prompt: str,
-    model: str | None,
-    size: str | None,
-    resolution: str | None,
-    quality: str | None,
-    n: int | None,
-    options: dict[str, Any] | None,
-    mask: str | None,
-    mask_region: list[MaskRegion] | None,
-) -> TaskRequest:
-    request = TaskRequest(
-        prompt=prompt,
-        model=model or default_model,
-        size=size,
-        resolution=resolution,
-        quality=quality,
-        n=n,
-        options=options or {},
-        kind="edit",
-    )
-    return check_request(request, references=1, mask=mask is not None or bool(mask_region))
-
-
 # --- resolvers: the SDK runs them before the tool body, with its arguments by name ----------
 
 
@@ -115,15 +63,15 @@ async def approve_generate(
     resolution: str | None,
     quality: str | None,
     n: int | None,
-    options: dict[str, Any] | None,
+    options: dict[str, OptionValue] | None,
     reference_images: list[str],
 ) -> Elicit[Proceed] | Proceed:
     state = cast("Paying", ctx.request_context.lifespan_context)
     if state.confirm_above is None:
         return NOT_ASKED
-    args = (prompt, model, size, resolution, quality, n, options, reference_images)
+    wanted = Choice(model, size, resolution, quality, n, options)
     try:
-        request = generate_request(state.default_model, *args)
+        request = generate_request(state.default_model, prompt, wanted, reference_images)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
     return await ask_before_paying(ctx, state.engine, state.confirm_above, request)
@@ -137,16 +85,16 @@ async def approve_edit(
     resolution: str | None,
     quality: str | None,
     n: int | None,
-    options: dict[str, Any] | None,
+    options: dict[str, OptionValue] | None,
     mask: str | None,
     mask_region: list[MaskRegion] | None,
 ) -> Elicit[Proceed] | Proceed:
     state = cast("Paying", ctx.request_context.lifespan_context)
     if state.confirm_above is None:
         return NOT_ASKED
-    args = (prompt, model, size, resolution, quality, n, options, mask, mask_region)
+    wanted = Choice(model, size, resolution, quality, n, options)
     try:
-        request = edit_request(state.default_model, *args)
+        request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
     return await ask_before_paying(ctx, state.engine, state.confirm_above, request)

@@ -25,14 +25,7 @@ from imagegen_mcp.models import (
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
-from imagegen_mcp.tools.confirm import (
-    Approval,
-    approve_edit,
-    approve_generate,
-    edit_request,
-    generate_request,
-    refused,
-)
+from imagegen_mcp.tools.confirm import Approval, approve_edit, approve_generate, refused
 from imagegen_mcp.tools.params import (
     CountArg,
     ImageRef,
@@ -48,6 +41,7 @@ from imagegen_mcp.tools.params import (
     WaitArg,
 )
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
+from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
 from imagegen_mcp.tools.views import (
     TaskList,
     TaskView,
@@ -113,8 +107,7 @@ async def generate_image(
         list[ImageRef],
         Field(
             max_length=MAX_REFERENCES,
-            description="Input images for image-to-image: absolute local paths, http(s) URLs, "
-            "data: URIs, or image:// URIs of earlier results.",
+            description="Input images: absolute paths, http(s) URLs, data: or image:// URIs.",
         ),
     ] = [],  # noqa: B006  # never mutated; a list default shows as [] in the schema
     options: OptionsArg = None,
@@ -122,21 +115,16 @@ async def generate_image(
     client_request_id: RequestId = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Generate images from a text prompt (optionally guided by reference images) and save them.
-
-    Any catalog model: list_models tells what each takes (sizes, resolutions, qualities, n,
-    references, options); a value a model does not take is refused before anything is paid.
-    COSTS CREDITS on every call. Waits up to wait_seconds, then returns saved file paths,
-    small previews and image:// links. If the task is still running when the wait ends, the reply
-    says so: call get_task(task_id) to keep waiting. Never call generate_image again to check on
-    a task - that starts and charges a new one.
-    """
+    """Generate images from a prompt, optionally from reference images, with any list_models
+    model, and save them (paths, previews, image:// links). COSTS CREDITS. If still running when
+    the wait ends, call get_task(task_id), never this again (that pays twice)."""
     async with _tool_errors():
         if (refusal := refused(approval, "generate_image")) is not None:
             return refusal
         state = _state(ctx)
-        args = (prompt, model, size, resolution, quality, n, options, reference_images)
-        request = generate_request(state.default_model, *args)  # checked before any upload
+        wanted = Choice(model, size, resolution, quality, n, options)
+        # Checked before anything is uploaded or paid.
+        request = generate_request(state.default_model, prompt, wanted, reference_images)
         urls = [await state.inputs.as_url(ref, model=request.model) for ref in reference_images]
         request = request.model_copy(update={"image_urls": urls})
         task = await state.engine.submit(request, client_request_id=client_request_id)
@@ -147,32 +135,26 @@ async def edit_image(
     prompt: Prompt,
     image: Annotated[
         ImageRef,
-        Field(
-            description="The image to edit: an absolute local path, http(s) URL, data: URI, or "
-            "image:// URI of an earlier result."
-        ),
+        Field(description="Absolute path, http(s) URL, data: or image:// URI."),
     ],
     ctx: Context,
     approval: Annotated[Approval, Resolve(approve_edit)],
     mask: Annotated[
         ImageRef | None,
         Field(
-            description="Optional mask (path, URL, data: or image:// URI): a PNG whose "
-            "transparent pixels mark the region to change, or a black-and-white image where "
-            "white marks it (see mask_invert). Same aspect ratio as the image."
+            description="Region to change: transparent (PNG) or white pixels; the image's aspect."
         ),
     ] = None,
     mask_region: Annotated[
         list[MaskRegion] | None,
         Field(
             max_length=20,
-            description="Instead of a mask image: rectangles or ellipses to change, in "
-            "fractions of the image (x, y = top-left corner, 0..1).",
+            description="Or shapes to change, in fractions of the image.",
         ),
     ] = None,
     mask_invert: Annotated[
         bool,
-        Field(description="For a black-and-white mask: true means black marks the change."),
+        Field(description="Black, not white, marks the change."),
     ] = False,
     model: ModelArg = None,
     size: SizeArg = None,
@@ -185,19 +167,15 @@ async def edit_image(
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
     """Edit one image as the prompt says, optionally only inside a mask, and save the results.
-
-    Give the region to change as a mask image or as mask_region shapes; the server converts it
-    to what the provider needs and refuses mismatched or empty masks before anything is paid.
-
-    COSTS CREDITS on every call. Waits up to wait_seconds like generate_image; if the task is
-    still running, call get_task(task_id) - never call edit_image again to check progress.
-    """
+    COSTS CREDITS. If still running when the wait ends, call get_task(task_id), never this
+    again (that pays twice)."""
     async with _tool_errors():
         if (refusal := refused(approval, "edit_image")) is not None:
             return refusal
         state = _state(ctx)
-        args = (prompt, model, size, resolution, quality, n, options, mask, mask_region)
-        request = edit_request(state.default_model, *args)  # checked before any upload
+        wanted = Choice(model, size, resolution, quality, n, options)
+        # Checked before anything is uploaded or paid.
+        request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
         base, mask_url = await state.inputs.edit_inputs(
             image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
         )
@@ -212,10 +190,8 @@ async def get_task(
     wait_seconds: WaitArg = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Status, progress and saved images of a task; waits up to wait_seconds for it to finish.
-
-    Free (no credits). Call this - not generate_image - to keep waiting on a running task.
-    """
+    """Status, progress and saved images of a task; waits up to wait_seconds. Free: use it to
+    keep waiting on a running task."""
     async with _tool_errors():
         state = _state(ctx)
         task = await state.engine.get(task_id)
@@ -227,7 +203,7 @@ async def list_tasks(
     limit: Annotated[int, Field(ge=1, le=100, description="How many recent tasks.")] = 20,
     status: Annotated[TaskStatus | None, Field(description="Only tasks in this status.")] = None,
 ) -> Annotated[CallToolResult, TaskList]:
-    """Recent tasks (newest first), status counts, and credits spent in the last 24 h. Free."""
+    """Recent tasks (newest first), counts, and credits spent in the last 24 h. Free."""
     async with _tool_errors():
         engine = _state(ctx).engine
         tasks = await engine.recent(limit=limit, status=status)
@@ -235,7 +211,7 @@ async def list_tasks(
         spend = await engine.spend()
         return CallToolResult(
             content=[TextContent(type="text", text=task_list_text(tasks, counts, spend, status))],
-            structured_content=task_list(tasks, counts, spend).model_dump(mode="json"),
+            structured_content=task_list(tasks, counts, spend),
         )
 
 

@@ -3,48 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic.json_schema import SkipJsonSchema
 
 from imagegen_mcp.errors import CREATE_NOT_SENT
 from imagegen_mcp.models import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
 from imagegen_mcp.service.engine import Spend
 
+# Output models: their docstrings would become schema text every agent pays for on every turn,
+# so they are described in comments.
 
+
+# One saved image: ``path`` is the file on disk, ``uri`` the resource with its bytes (the sidecar
+# JSON beside it keeps the rest: hash, upstream link, request).
 class ImageView(BaseModel):
     index: int
-    path: str = Field(description="Absolute path of the saved file: use it directly.")
-    uri: str = Field(description="image:// resource URI with the full image bytes.")
-    file_uri: str
+    path: str
+    uri: str
     width: int
     height: int
-    bytes: int
-    sha256: str
     mime_type: str
-    remote_url: str | None = Field(
-        default=None, description="Upstream link; expires (see remote_expires_at)."
-    )
-    remote_expires_at: datetime | None = None
 
 
 class ErrorView(BaseModel):
     code: str
     message: str
-    retryable: bool = Field(description="Whether retrying the same request could succeed.")
+    retryable: bool
 
 
+# What an agent acts on; ``next_step`` says what to do.
 class TaskView(BaseModel):
     task_id: str
     status: TaskStatus
     progress: int
-    kind: str
-    model: str
-    prompt: str
-    size: str | None = Field(description="None: the model's default.")
-    n: int
-    created_at: datetime
-    completed_at: datetime | None = None
     credits_reserved: float
     error: ErrorView | None = None
     images: list[ImageView]
@@ -66,9 +59,10 @@ class TaskSummary(BaseModel):
 
 
 class SpendView(BaseModel):
+    # Credits reserved in the last 24 h; budget and left are absent without a daily budget.
     last_24h: float
-    budget: float | None
-    left: float | None
+    budget: float | SkipJsonSchema[None] = None
+    left: float | SkipJsonSchema[None] = None
 
 
 class TaskList(BaseModel):
@@ -76,7 +70,7 @@ class TaskList(BaseModel):
     running: int
     completed: int
     counts: dict[str, int]
-    spend: SpendView  # credits reserved in the last 24 h; budget None: no daily budget
+    spend: SpendView
 
 
 def image_uri(task_id: str, index: int) -> str:
@@ -84,18 +78,10 @@ def image_uri(task_id: str, index: int) -> str:
 
 
 def task_view(task: Task) -> TaskView:
-    req = task.request
     return TaskView(
         task_id=task.id,
         status=task.status,
         progress=task.progress,
-        kind=req.kind,
-        model=req.model,
-        prompt=req.prompt,
-        size=req.size,
-        n=req.count,
-        created_at=task.created_at,
-        completed_at=task.completed_at,
         credits_reserved=task.credits_reserved,
         error=ErrorView(**task.error.model_dump()) if task.error else None,
         images=[
@@ -103,14 +89,9 @@ def task_view(task: Task) -> TaskView:
                 index=img.index,
                 path=img.path,
                 uri=image_uri(task.id, img.index),
-                file_uri=Path(img.path).as_uri(),
                 width=img.width,
                 height=img.height,
-                bytes=img.bytes,
-                sha256=img.sha256,
                 mime_type=img.mime_type,
-                remote_url=img.remote_url,
-                remote_expires_at=img.remote_expires_at,
             )
             for img in task.images
         ],
@@ -134,8 +115,9 @@ def task_summary(task: Task) -> TaskSummary:
     )
 
 
-def task_list(tasks: list[Task], counts: dict[str, int], spend: Spend) -> TaskList:
-    return TaskList(
+def task_list(tasks: list[Task], counts: dict[str, int], spend: Spend) -> dict[str, Any]:
+    """list_tasks' structured content (a ``TaskList``)."""
+    listing = TaskList(
         tasks=[task_summary(t) for t in tasks],
         running=sum(counts.get(s, 0) for s in OPEN_STATUSES),
         completed=counts.get("completed", 0),
@@ -146,6 +128,9 @@ def task_list(tasks: list[Task], counts: dict[str, int], spend: Spend) -> TaskLi
             left=None if spend.left is None else round(spend.left, 4),
         ),
     )
+    data = listing.model_dump(mode="json")
+    data["spend"] = listing.spend.model_dump(mode="json", exclude_none=True)
+    return data
 
 
 #: About how long list_tasks' text may grow: prompts are cut shorter (60 characters at most,
