@@ -31,6 +31,7 @@ NEVER_IMPORTS: dict[str, frozenset[str]] = {
 #: Outside library -> the only layers that may import it.
 ONLY_IMPORTED_BY: dict[str, frozenset[str]] = {
     "mcp": frozenset({"tools", "server"}),
+    "mcp_types": frozenset({"tools", "server"}),
     # The sandbox is exempt: a dev tool with its own HTTP client, not part of the product.
     "httpx2": frozenset({"api", "sandbox"}),
     "sqlite3": frozenset({"storage"}),
