@@ -57,7 +57,7 @@ WaitArg = Annotated[
     Field(
         ge=0,
         le=MAX_WAIT_SECONDS,
-        description=f"Seconds to wait (default 40, max {MAX_WAIT_SECONDS:g}; 0: return at once).",
+        description=f"Seconds to wait, 0-{MAX_WAIT_SECONDS:g} (default 40).",
     ),
 ]
 RequestId = Annotated[
@@ -66,12 +66,12 @@ RequestId = Annotated[
         min_length=1,
         max_length=128,
         pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Idempotency key: a repeat returns the first task, unpaid.",
+        description="Idempotency key: a repeat returns the same task.",
     ),
 ]
 PreviewArg = Annotated[
     PreviewMode,
-    Field(description="Inline images: small JPEGs (default), full size, or none."),
+    Field(description="Inline images: small previews, full size, or none."),
 ]
 TaskId = Annotated[
     str,

@@ -48,10 +48,8 @@ class TaskSummary(BaseModel):
     task_id: str
     status: TaskStatus
     progress: int
-    kind: str
     model: str
     prompt: str
-    size: str | None
     n: int
     created_at: datetime
     images_saved: int
@@ -104,10 +102,8 @@ def task_summary(task: Task) -> TaskSummary:
         task_id=task.id,
         status=task.status,
         progress=task.progress,
-        kind=task.request.kind,
         model=task.request.model,
         prompt=task.request.prompt[:200],
-        size=task.request.size,
         n=task.request.count,
         created_at=task.created_at,
         images_saved=len(task.images),
