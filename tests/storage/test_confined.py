@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -174,3 +175,19 @@ def test_a_folder_swapped_for_a_link_during_writes_never_writes_outside(tmp_path
         swapper.join()
     assert list(outside.iterdir()) == []
     assert results["written"] > 0 and results["refused"] > 0
+
+
+def test_without_hard_links_a_new_file_is_still_never_written_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # as on FAT and some network shares
+    roots = (tmp_path.resolve(),)
+    written = write_confined(tmp_path / "x.png", b"one", roots, overwrite=False)
+    assert written.read_bytes() == b"one"
+    with pytest.raises(ConfinementError, match="already exists"):
+        write_confined(tmp_path / "x.png", b"two", roots, overwrite=False)
+    assert written.read_bytes() == b"one"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.png"]

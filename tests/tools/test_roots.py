@@ -11,11 +11,13 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.client.context import ClientRequestContext
-from mcp.types import CallToolResult, ListRootsResult, Root
+from mcp.client.session import ListRootsFnT
+from mcp.types import INTERNAL_ERROR, CallToolResult, ErrorData, ListRootsResult, Root
 from PIL import Image
 
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.tools import roots as roots_module
 from imagegen_mcp.tools.roots import folders_of
 from tests.support.settings import FAST_POLLER, WAIT
 from tests.tools.conftest import text_of
@@ -39,7 +41,7 @@ class Roots:
         return ListRootsResult(roots=[Root(uri=uri) for uri in self.uris])
 
 
-Legacy = Callable[["Roots | None"], Client]
+Legacy = Callable[[ListRootsFnT | None], Client]
 
 
 @pytest.fixture
@@ -74,10 +76,10 @@ def picture(path: Path) -> Path:
 
 
 @pytest.fixture
-def legacy(settings: Settings) -> Callable[[Roots | None], Client]:
+def legacy(settings: Settings) -> Legacy:
     """Opens a 2025-11-25 (handshake) client on the server, with the given roots callback."""
 
-    def open_client(roots: Roots | None) -> Client:
+    def open_client(roots: ListRootsFnT | None) -> Client:
         return Client(
             build_server(settings, poller=FAST_POLLER), mode="legacy", list_roots_callback=roots
         )
@@ -154,6 +156,31 @@ async def test_a_modern_protocol_client_gets_only_the_configured_folders(
         refused = await save(c, await result_uri(c), project / "boat.png")
         assert refused.is_error and "outside" in text_of(refused)
     assert roots.asked == 0
+
+
+@pytest.mark.parametrize("answer", ["error", "silence"])
+async def test_a_client_whose_roots_cannot_be_had_gets_the_configured_folders(
+    legacy: Legacy,
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+) -> None:
+    monkeypatch.setattr(roots_module, "ASK_SECONDS", 0.2)
+    asked = 0
+
+    async def broken(context: ClientRequestContext) -> ListRootsResult | ErrorData:
+        nonlocal asked
+        asked += 1
+        if answer == "silence":
+            await anyio.sleep_forever()
+        return ErrorData(code=INTERNAL_ERROR, message="no roots today")
+
+    async with legacy(broken) as client:
+        uri = await result_uri(client)
+        assert (await save(client, uri, project / "boat.png")).is_error
+        assert not (await save(client, uri, tmp_path / "boat.png")).is_error
+    assert asked == 1  # not asked again on every call
 
 
 def test_only_existing_file_folders_count_as_roots(tmp_path: Path) -> None:

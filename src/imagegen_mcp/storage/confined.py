@@ -131,9 +131,30 @@ def _write_in(fd: int, name: str, data: bytes, *, overwrite: bool) -> None:
             os.link(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         except FileExistsError as exc:
             raise ConfinementError("exists", "already exists") from exc
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            _write_new(fd, name, data)  # FAT, some network shares: no link, still no clobber
     finally:
         with contextlib.suppress(FileNotFoundError):  # gone when replaced into place
             os.unlink(tmp, dir_fd=fd)
+
+
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+)
+
+
+def _write_new(fd: int, name: str, data: bytes) -> None:
+    """``data`` as a new file ``name`` in the open folder ``fd``, refused if the name exists."""
+    try:
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=fd)
+    except FileExistsError as exc:
+        raise ConfinementError("exists", "already exists") from exc
+    with os.fdopen(out, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _write_by_name(  # pragma: no cover

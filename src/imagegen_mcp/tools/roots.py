@@ -65,9 +65,11 @@ async def client_folders(ctx: Context) -> tuple[Path, ...]:
             metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
         )
     except (MCPError, ValidationError, TimeoutError) as exc:
+        # Kept like an answer: a client that does not answer must not slow every call.
         log.warning("roots/list failed (%s); using the configured folders only", exc)
-        return ()
-    folders = await anyio.to_thread.run_sync(folders_of, result.roots)
+        folders: tuple[Path, ...] = ()
+    else:
+        folders = await anyio.to_thread.run_sync(folders_of, result.roots)
     # An answer that crossed a list_changed notification may be stale: not kept.
     if state is not None and state.get(_CHANGES, 0) == changes:
         state[_CACHED] = folders
