@@ -121,6 +121,11 @@ def test_writes_land_only_inside_and_never_over_a_file_unless_asked(tmp_path: Pa
     ):
         with pytest.raises(ConfinementError, match="outside"):
             write_confined(refused, b"no", roots, overwrite=True)
+    kept = (inside.resolve() / "kept",)
+    for refused in (inside / "kept" / "x.png", inside / "kept" / "new" / "x.png"):
+        with pytest.raises(ConfinementError, match="kept apart"):
+            write_confined(refused, b"no", roots, overwrite=True, exclude=kept)
+    assert not (inside / "kept").exists()
     (inside / "file").write_bytes(b"")
     with pytest.raises(ConfinementError, match="not a folder"):
         write_confined(inside / "file" / "x.png", b"no", roots, overwrite=True)

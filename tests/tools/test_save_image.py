@@ -11,6 +11,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 from PIL import Image
 
+from imagegen_mcp.server.settings import Settings
 from tests.tools.conftest import text_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -143,7 +144,9 @@ async def test_save_image_refuses_paths_outside_the_allowed_folders(
     ("image", "needle"),
     [
         ("image://ig-nosuchtask/0", "ig-nosuchtask"),
-        ("https://example.com/a.png", "not a result URI: pass image://<task_id>/<index>"),
+        ("https://example.com/a.png", "not a result: pass image://<task_id>/<index>"),
+        ("boat.png", "or the saved file's absolute path"),
+        ("{tmp}/mine.png", "is not a saved result: pass its image:// URI"),
         ("image://{task}/7", "no saved image 7"),
     ],
 )
@@ -152,9 +155,27 @@ async def test_save_image_says_what_is_wrong_with_the_image(
 ) -> None:
     uri, _saved = await result_image(client)
     task = uri.removeprefix("image://").split("/")[0]
-    text = refusal(await save(client, image.replace("{task}", task), tmp_path / "boat.png"))
+    Image.new("RGB", (8, 8)).save(tmp_path / "mine.png")  # an image, but not a result
+    spec = image.replace("{task}", task).replace("{tmp}", str(tmp_path))
+    text = refusal(await save(client, spec, tmp_path / "boat.png"))
     assert needle in text
     assert not (tmp_path / "boat.png").exists()
+
+
+async def test_save_image_takes_a_saved_path_and_never_writes_into_the_output_folder(
+    client: Client, settings: Settings
+) -> None:
+    uri, saved = await result_image(client)
+    target = settings.home.parent / "copy.webp"
+    result = await save(client, str(saved), target)
+    assert not result.is_error, text_of(result)
+    with Image.open(target) as img:
+        assert (img.format, img.size) == ("WEBP", (1536, 1024))
+    # The output folder lies inside the allowed one here; still, results there stay untouched.
+    for inside in (saved, saved.parent / "new.png", settings.images_dir / "sub" / "x.png"):
+        text = refusal(await save(client, uri, inside, overwrite=True))
+        assert "inside the output folder" in text
+    assert not (settings.images_dir / "sub").exists()
 
 
 async def test_save_image_is_listed_with_a_small_definition(client: Client) -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from imagegen_mcp.api.downloads import MAX_DOWNLOAD_BYTES
 from imagegen_mcp.errors import InputError
 from imagegen_mcp.imaging import NotAnImage, dimensions, probe, reencode
 from imagegen_mcp.service.decoding import DecodeLimiter
-from imagegen_mcp.storage.confined import ConfinementError, write_confined
+from imagegen_mcp.storage.confined import ConfinementError, read_confined, write_confined
 
 #: The formats a copy may take, by the name callers use, and the extensions each may carry.
 EXPORT_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -73,6 +74,7 @@ async def export_image(
     max_side: int | None,
     overwrite: bool,
     folders: tuple[Path, ...],
+    output_dir: Path,
     decoder: DecodeLimiter,
 ) -> Exported:
     """Write ``data`` (a saved image) to ``target`` as ``fmt``, downscaled to ``max_side``.
@@ -93,22 +95,31 @@ async def export_image(
             )
     except NotAnImage as exc:  # a saved result always decodes; this is a damaged file
         raise InputError(f"The saved image cannot be read: {exc}.") from exc
-    written = await anyio.to_thread.run_sync(_write, target, out, folders, overwrite)
+    written = await anyio.to_thread.run_sync(_write, target, out, folders, output_dir, overwrite)
     name = next(key for key, value in EXPORT_FORMATS.items() if value == fmt)
     return Exported(written, out_width, out_height, len(out), name)
 
 
-def _write(target: Path, data: bytes, folders: tuple[Path, ...], overwrite: bool) -> Path:
+def _write(
+    target: Path, data: bytes, folders: tuple[Path, ...], output_dir: Path, overwrite: bool
+) -> Path:
     allowed = ", ".join(str(f) for f in folders) or "none"
     outside = InputError(
         f"{target} is outside the folders images may be saved to ({allowed}): pick a path "
         "inside one, or add its folder to IMAGEGEN_ALLOWED_DIRS."
     )
     try:
-        return write_confined(target, data, folders, overwrite=overwrite)
+        # The output folder is the server's own: a copy there could replace a saved result.
+        kept = (output_dir.resolve(),)
+        return write_confined(target, data, folders, overwrite=overwrite, exclude=kept)
     except ConfinementError as exc:
         if exc.kind == "outside":
             raise outside from exc
+        if exc.kind == "excluded":
+            raise InputError(
+                f"{target} is inside the output folder ({output_dir}), where results are kept: "
+                "pick a path in your project instead."
+            ) from exc
         if exc.kind == "exists":
             raise InputError(
                 f"{target} already exists: pass overwrite=true to replace it, or another path."
@@ -119,6 +130,31 @@ def _write(target: Path, data: bytes, folders: tuple[Path, ...], overwrite: bool
         if not any(_resolved(target.parent).is_relative_to(f) for f in folders):
             raise outside from exc
         raise InputError(f"Cannot save to {target}: {exc.strerror or exc}.") from exc
+
+
+def read_saved(path: str, output_dir: Path) -> bytes:
+    """The bytes of a saved result named by its absolute path, read only if the file opened
+    lies inside the output folder (blocking: a worker thread)."""
+    shown = repr(path if len(path) <= _SHOWN else path[:_SHOWN] + "...")
+    not_saved = InputError(
+        f"{shown} is not a saved result: pass its image:// URI, or the path of a file in the "
+        f"output folder ({output_dir})."
+    )
+    if "\x00" in path or not os.path.isabs(path):
+        raise not_saved
+    try:
+        data = read_confined(Path(path), (output_dir.resolve(),), MAX_DOWNLOAD_BYTES)
+    except ConfinementError as exc:
+        if exc.kind in ("outside", "loop"):
+            raise not_saved from exc
+        raise InputError(f"The saved file {shown} is {exc.reason}.") from exc
+    except OSError as exc:
+        if not _resolved(Path(path).parent).is_relative_to(output_dir.resolve()):
+            raise not_saved from exc
+        raise InputError(f"Cannot read {shown}: {exc.strerror or exc}.") from exc
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise InputError(f"The saved file {shown} is larger than any saved result.")
+    return data
 
 
 def _resolved(path: Path) -> Path:

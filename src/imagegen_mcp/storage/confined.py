@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-Refusal = Literal["loop", "changed", "outside", "not_a_file", "too_large", "exists"]
+Refusal = Literal["loop", "changed", "outside", "excluded", "not_a_file", "too_large", "exists"]
 
 
 class ConfinementError(Exception):
@@ -71,9 +71,17 @@ def read_confined(path: Path, roots: tuple[Path, ...], limit: int) -> bytes:
         os.close(fd)
 
 
-def write_confined(target: Path, data: bytes, roots: tuple[Path, ...], *, overwrite: bool) -> Path:
+def write_confined(
+    target: Path,
+    data: bytes,
+    roots: tuple[Path, ...],
+    *,
+    overwrite: bool,
+    exclude: tuple[Path, ...] = (),
+) -> Path:
     """Write ``data`` as the file ``target`` (absolute) if its folder lies inside one of
-    ``roots`` (resolved folders), creating missing folders only inside them; the path written.
+    ``roots`` and none of ``exclude`` (resolved folders), creating missing folders only inside
+    them; the path written.
 
     The folders are judged as opened, like ``read_confined``: the deepest existing one is opened
     and its real path checked, missing ones are made and opened from it without following links,
@@ -81,11 +89,11 @@ def write_confined(target: Path, data: bytes, roots: tuple[Path, ...], *, overwr
     elsewhere. The bytes go to a temporary file first, then into place at once: ``os.replace``
     when ``overwrite``, else a hard link, which fails if the name exists (no race can clobber).
 
-    Raises ``ConfinementError`` ("outside", "not_a_file" for a folder on the way that is not
-    one, "exists" for an existing file without ``overwrite``) or ``OSError``.
+    Raises ``ConfinementError`` ("outside", "excluded", "not_a_file" for a folder on the way
+    that is not one, "exists" for an existing file without ``overwrite``) or ``OSError``.
     """
     if os.open not in os.supports_dir_fd:  # pragma: no cover  # Windows: judged by name
-        return _write_by_name(target, data, roots, overwrite=overwrite)
+        return _write_by_name(target, data, roots, overwrite=overwrite, exclude=exclude)
     folder, missing = target.parent, list[str]()
     while True:
         try:
@@ -100,8 +108,7 @@ def write_confined(target: Path, data: bytes, roots: tuple[Path, ...], *, overwr
             raise ConfinementError("not_a_file", f"{folder} is not a folder") from exc
     try:
         real = _opened_path(fd, folder)
-        if not any(real.is_relative_to(root) for root in roots):
-            raise ConfinementError("outside", "outside the allowed folders", real_path=real)
+        _check_folder(real, real.joinpath(*missing), roots, exclude)
         for name in missing:  # each made and opened inside the one checked before it
             # One made meanwhile is opened like any other: never through a link.
             with contextlib.suppress(FileExistsError):
@@ -113,6 +120,15 @@ def write_confined(target: Path, data: bytes, roots: tuple[Path, ...], *, overwr
     finally:
         os.close(fd)
     return real.joinpath(*missing, target.name)
+
+
+def _check_folder(
+    real: Path, final: Path, roots: tuple[Path, ...], exclude: tuple[Path, ...]
+) -> None:
+    if not any(real.is_relative_to(root) for root in roots):
+        raise ConfinementError("outside", "outside the allowed folders", real_path=real)
+    if any(final.is_relative_to(folder) for folder in exclude):
+        raise ConfinementError("excluded", "inside a folder kept apart", real_path=final)
 
 
 def _write_in(fd: int, name: str, data: bytes, *, overwrite: bool) -> None:
@@ -158,12 +174,16 @@ def _write_new(fd: int, name: str, data: bytes) -> None:
 
 
 def _write_by_name(  # pragma: no cover
-    target: Path, data: bytes, roots: tuple[Path, ...], *, overwrite: bool
+    target: Path,
+    data: bytes,
+    roots: tuple[Path, ...],
+    *,
+    overwrite: bool,
+    exclude: tuple[Path, ...],
 ) -> Path:
     """``write_confined`` where folders cannot be held open: checked by resolved name."""
     real = target.parent.resolve()
-    if not any(real.is_relative_to(root) for root in roots):
-        raise ConfinementError("outside", "outside the allowed folders", real_path=real)
+    _check_folder(real, real, roots, exclude)
     real.mkdir(parents=True, exist_ok=True)
     written = real / target.name
     if written.exists() and not overwrite:

@@ -3,16 +3,18 @@ client's roots), optionally converted and downscaled."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from imagegen_mcp.errors import ImagegenError, InputError
-from imagegen_mcp.service.exports import export_image, export_target
+from imagegen_mcp.service.exports import export_image, export_target, read_saved
 from imagegen_mcp.tools.images import AppState
 from imagegen_mcp.tools.roots import client_folders
 
@@ -29,7 +31,8 @@ class SavedFile(BaseModel):
 
 async def save_image(
     image: Annotated[
-        str, Field(max_length=200, description="image:// URI of a result, e.g. image://ig-1/0.")
+        str,
+        Field(max_length=4096, description="A result's image:// URI, or its saved file's path."),
     ],
     path: Annotated[
         str, Field(min_length=1, max_length=4096, description="Absolute file path to write.")
@@ -44,21 +47,25 @@ async def save_image(
     ] = None,
     overwrite: Annotated[bool, Field(description="Replace an existing file.")] = False,
 ) -> Annotated[CallToolResult, SavedFile]:
-    """Copy a result (image:// URI) to a file in the allowed folders or the client's roots,
+    """Copy a result (image:// URI or saved path) to a file in the allowed folders or roots,
     optionally converted (PNG, JPEG, WebP) and downscaled. Never replaces a file unless
     overwrite is true. Free."""
     state = ctx.request_context.lifespan_context
     assert isinstance(state, AppState)
     try:
         target, fmt = export_target(path, format)
-        match = _IMAGE_URI.match(image.strip())
-        if match is None:
-            shown = image[:80] + ("..." if len(image) > 80 else "")
+        spec = image.strip()
+        match = _IMAGE_URI.match(spec)
+        if match is not None:
+            _saved, data = await state.engine.saved_image(match["task"], int(match["index"]))
+        elif "://" in spec or not os.path.isabs(spec):
+            shown = spec[:80] + ("..." if len(spec) > 80 else "")
             raise InputError(
-                f"image {shown!r} is not a result URI: pass image://<task_id>/<index> "
-                "(list_tasks and image://recent show them)."
+                f"image {shown!r} is not a result: pass image://<task_id>/<index> "
+                "(list_tasks and image://recent show them) or the saved file's absolute path."
             )
-        _saved, data = await state.engine.saved_image(match["task"], int(match["index"]))
+        else:
+            data = await anyio.to_thread.run_sync(read_saved, spec, state.engine.output_dir)
         folders = tuple(dict.fromkeys((*state.inputs.folders, *await client_folders(ctx))))
         done = await export_image(
             data,
@@ -67,6 +74,7 @@ async def save_image(
             max_side=max_side,
             overwrite=overwrite,
             folders=folders,
+            output_dir=state.engine.output_dir,
             decoder=state.inputs.decoder,
         )
     except ImagegenError as exc:
