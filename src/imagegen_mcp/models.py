@@ -17,6 +17,8 @@ MAX_PROMPT_CHARS = 32_000
 #: The most images one task may make (Midjourney v8 drafts: 24).
 MAX_IMAGES_PER_TASK = 24
 MAX_REFERENCES = 16
+#: The largest input image any catalog model takes (gpt-image-2: 50 MB).
+MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 #: The longest a tool call waits for a task: many MCP clients drop a call at about 60 s.
 MAX_WAIT_SECONDS = 55.0
 

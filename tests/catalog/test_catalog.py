@@ -7,6 +7,13 @@ import pytest
 
 from imagegen_mcp.catalog import TIERS, catalog, output_size
 from imagegen_mcp.catalog.load import parse_catalog
+from imagegen_mcp.models import (
+    DEFAULT_MODEL,
+    MAX_IMAGES_PER_TASK,
+    MAX_PROMPT_CHARS,
+    MAX_REFERENCE_BYTES,
+    MAX_REFERENCES,
+)
 
 #: The models the docs extract marks current, plus three older ones still served.
 REQUIRED = {
@@ -43,6 +50,19 @@ REQUIRED = {
     "gpt-image-1",
     "gpt-image-1.5-lite",
 }
+
+
+def test_the_bounds_the_tools_publish_hold_every_model() -> None:
+    specs = catalog().models.values()
+    assert max(spec.references.max_bytes for spec in specs) <= MAX_REFERENCE_BYTES
+    assert max(spec.references.max for spec in specs) <= MAX_REFERENCES
+    assert max(spec.prompt.max_chars or 0 for spec in specs) <= MAX_PROMPT_CHARS
+    counts = [n for spec in specs for n in spec.n.allowed()]
+    counts += [
+        n for spec in specs for option in spec.options.values() for n in option.images.values()
+    ]
+    assert max(counts) <= MAX_IMAGES_PER_TASK
+    assert DEFAULT_MODEL in catalog().models  # settings skip reading the catalog for it
 
 
 def test_every_required_model_is_in_the_catalog() -> None:

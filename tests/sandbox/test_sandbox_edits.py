@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from imagegen_mcp.catalog import catalog, output_size
-from imagegen_mcp.catalog.spec import parse_pixels
+from imagegen_mcp.catalog.vocabulary import parse_pixels
 from imagegen_mcp.sandbox import Sandbox
 from tests.sandbox.conftest import (
     StartSandbox,
@@ -160,3 +160,17 @@ async def test_bad_masks_fail_with_the_documented_codes(
     error = await failure_of(sb, client, image_urls=[jpeg_ref], mask_url=good_mask)
     assert error["code"] == "invalid_parameters"
     assert sb.remaining_credits == sb.config.credits  # failures are refunded
+
+
+async def test_a_reference_in_a_format_the_model_does_not_take_fails_the_task(
+    sb: Sandbox, client: httpx2.AsyncClient
+) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), "orange").save(out, format="GIF")
+    gif_url = await upload(client, out.getvalue(), "ref.gif")
+    error = await failure_of(sb, client, model="gpt-image-2", n=1, image_urls=[gif_url])
+    assert error["code"] == "image_processing_error"
+    assert "jpeg, png, webp" in error["message"]
+    taken = await create(client, model="mj-v7", prompt=f"{gif_url} a fox", size=None, n=None)
+    detail = await finish(sb, client, taken["id"])
+    assert detail["status"] == "completed", detail  # Midjourney takes GIFs

@@ -236,3 +236,10 @@ async def test_every_create_body_is_recorded_refused_ones_too(
     await client.post(GENERATIONS, content=b"not json")
     assert sb.create_bodies == [good, bad]
     assert sb.tasks[task_id].body == good
+
+
+async def test_midjourney_drafts_refuse_hd(client: httpx2.AsyncClient) -> None:
+    body = {"model": "mj-v8.1", "quality": "hd", "model_params": {"speed": "draft"}}
+    error = await refused(client, body)
+    assert error["param"] == "model_params.speed"
+    assert "quality one of: standard" in error["message"]

@@ -6,6 +6,7 @@ import os
 import sys
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -15,7 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ImageContent
 
 from imagegen_mcp.errors import ConfigError
-from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox
+from imagegen_mcp.sandbox import SANDBOX_API_KEY, Sandbox, SandboxConfig
 from imagegen_mcp.server.http import http_app
 from imagegen_mcp.server.settings import Settings
 from tests.conftest import make_settings
@@ -54,6 +55,54 @@ async def test_stdio_subprocess_generates_a_saved_image(sandbox: Sandbox, tmp_pa
     assert data is not None and data["status"] == "completed"
     assert all(Path(img["path"]).exists() for img in data["images"])
     assert sum(isinstance(c, ImageContent) for c in result.content) == 2
+
+
+async def test_every_waiting_call_over_stdio_reports_strictly_increasing_progress(
+    tmp_path: Path,
+) -> None:
+    # Tasks of about a second, so each wait sees several progress readings.
+    async with Sandbox(SandboxConfig(task_duration=1.2, seed=5)) as sandbox:
+        env = {
+            **os.environ,
+            "EVOLINK_API_KEY": SANDBOX_API_KEY,
+            "IMAGEGEN_API_BASE": sandbox.base_url,
+            "IMAGEGEN_FILES_BASE": sandbox.base_url,
+            "IMAGEGEN_HOME": str(tmp_path / "home"),
+        }
+        params = StdioServerParameters(command=sys.executable, args=["-m", "imagegen_mcp"], env=env)
+        with anyio.fail_after(60):
+            async with Client(params) as client:
+
+                async def waited(tool: str, args: dict[str, object]) -> dict[str, Any]:
+                    seen: list[float] = []
+
+                    async def on_progress(
+                        progress: float, total: float | None, message: str | None
+                    ) -> None:
+                        seen.append(progress)
+
+                    result = await client.call_tool(tool, args, progress_callback=on_progress)
+                    assert not result.is_error, result
+                    assert seen and all(a < b for a, b in pairwise(seen)), (tool, seen)
+                    assert seen[-1] == 100 and seen.count(100) == 1, (tool, seen)
+                    data: dict[str, Any] | None = result.structured_content
+                    assert data is not None
+                    return data
+
+                made = await waited("generate_image", {"prompt": "a fern", "n": 2})
+                images = made["images"]
+                region = [{"x": 0.1, "y": 0.1, "width": 0.5, "height": 0.5}]
+                await waited(
+                    "edit_image",
+                    {"prompt": "a red fern", "image": images[0]["uri"], "mask_region": region},
+                )
+                started = await client.call_tool(
+                    "generate_image", {"prompt": "a blue fern", "wait_seconds": 0}
+                )
+                assert started.structured_content is not None
+                task_id = started.structured_content["task_id"]
+                done = await waited("get_task", {"task_id": task_id})
+                assert done["status"] == "completed"
 
 
 async def test_streamable_http_requires_the_token_and_reports_progress(

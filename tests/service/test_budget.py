@@ -13,6 +13,7 @@ from imagegen_mcp.models import TaskRequest
 from imagegen_mcp.sandbox import Sandbox
 from imagegen_mcp.server.runtime import open_engine
 from imagegen_mcp.service.engine import TaskEngine
+from imagegen_mcp.service.validation import check_request
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.intents import Intent
 from tests.conftest import FAST_POLLER, make_settings
@@ -130,5 +131,35 @@ async def test_charges_are_learned_per_resolution(tmp_path: Path) -> None:
         )
         assert await store.credits_per_image("krea-2-turbo", "1K") == 3.0
         assert await store.credits_per_image("krea-2-turbo", "2K") is None
+    finally:
+        await store.aclose()
+
+
+async def test_the_engine_tells_the_estimate_and_the_spend_the_budget_counts(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "home", max_credits_per_day=12.0)
+    async with open_engine(settings, poller=FAST_POLLER) as engine:
+        priced = check_request(TaskRequest(prompt="p", n=2))  # the catalog: 2.5 an image
+        unpriced = check_request(TaskRequest(prompt="p", model=NO_PRICE, n=2))
+        assert await engine.estimate(priced) == 5.0
+        assert await engine.estimate(unpriced) is None
+        await engine.submit(unpriced)
+        assert await engine.estimate(unpriced) == 2 * sandbox.config.credits_per_image
+        spend = await engine.spend()
+    assert (spend.last_24h, spend.budget, spend.left) == (5.0, 12.0, 7.0)
+
+
+async def test_the_spend_window_is_the_last_24_hours_of_the_store_s_clock(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    store = await TaskStore.open(tmp_path / "state.db", clock=lambda: now[0])
+    try:
+        request = TaskRequest(prompt="p")
+        await store.create_intent(Intent("ig-first0000000", request, credits_estimate=3.0))
+        assert await store.spent_in_budget_window() == 3.0
+        now[0] += 24 * 3600 - 1
+        assert await store.spent_in_budget_window() == 3.0
+        now[0] += 2
+        assert await store.spent_in_budget_window() == 0.0
     finally:
         await store.aclose()

@@ -101,6 +101,10 @@ def test_an_unknown_model_is_refused_with_the_closest_names() -> None:
             {"model": "doubao-seedream-5.0-pro", "options": {"background": "transparent"}},
             ["references 1", "not 0"],
         ),
+        (
+            {"model": "mj-v8.1", "quality": "hd", "options": {"speed": "draft"}},
+            ["quality standard", "not hd"],
+        ),
         ({"model": "krea-2-turbo", "prompt": "word " * 641}, ["641 words", "640 tokens"]),
         ({"model": "mj-v8.1", "prompt": "x" * 1025}, ["1,025 characters", "1,024"]),
         ({"model": "gpt-image-2", "prompt": "é" * 31_000}, ["bytes", "60,000"]),

@@ -75,11 +75,11 @@ def test_a_name_swapped_for_a_link_during_reads_never_yields_outside_bytes(
     swapper = threading.Thread(target=swap)
     swapper.start()
     results = {"read": 0, "refused": 0}
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # switch threads often, so reads meet both names
     try:
-        for count in range(50_000):
-            if count >= 2000 and all(results.values()):
+        # Bounded; stops early once both outcomes have been seen often enough (under a loaded
+        # machine the swapping thread may get few turns, so a fixed short run can see one).
+        for _ in range(50_000):
+            if min(results.values()) >= 50:
                 break
             try:
                 data = read_confined(name, roots, 100)
@@ -89,7 +89,6 @@ def test_a_name_swapped_for_a_link_during_reads_never_yields_outside_bytes(
             assert data == b"image"
             results["read"] += 1
     finally:
-        sys.setswitchinterval(interval)
         stop.set()
         swapper.join()
     assert results["read"] > 0 and results["refused"] > 0

@@ -78,6 +78,7 @@ OTHERS = {
     "recent",
     "status_counts",
     "spent_since",
+    "spent_in_budget_window",
     "credits_per_image",
     "cached_upload",
     "remember_upload",

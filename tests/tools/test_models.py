@@ -74,3 +74,68 @@ async def test_every_model_refuses_an_invalid_combination_before_anything_is_sen
         assert word in message, message
     counters = sandbox.counters
     assert (counters.create_requests, counters.uploads) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "wire"),
+    [
+        (
+            {"model": "gpt-image-2", "size": "16:9", "resolution": "2K", "quality": "high"},
+            {"size": "16:9", "resolution": "2K", "quality": "high", "n": 1},
+        ),
+        (
+            {"model": "gemini-3-pro-image-preview", "resolution": "1K", "size": "4:3"},
+            {"quality": "1K", "size": "4:3"},
+        ),
+        (
+            {"model": "doubao-seedream-4.0", "resolution": "1K", "n": 2},
+            {"quality": "1K", "n": 2},
+        ),
+        (
+            {"model": "grok-imagine-image-2.0", "resolution": "2K", "quality": "low"},
+            {"resolution": "2K", "quality": "low", "n": 1},
+        ),
+        ({"model": "krea-2-turbo", "resolution": "2K"}, {"quality": "2K"}),
+        (
+            {"model": "doubao-seedream-5.0-lite", "options": {"web_search": True}},
+            {"model_params": {"tools": [{"type": "web_search"}]}, "n": 1},
+        ),
+        (
+            {"model": "qwen-image-3.0", "options": {"seed": 5, "negative_prompt": "fog"}},
+            {"seed": 5, "negative_prompt": "fog", "n": 1},
+        ),
+        (
+            {"model": "mj-v8.2", "size": "3:2", "quality": "hd", "options": {"speed": "fast"}},
+            {"quality": "hd", "model_params": {"speed": "fast"}},
+        ),
+    ],
+    ids=lambda value: value.get("model", "") if isinstance(value, dict) else "",
+)
+async def test_the_vocabulary_reaches_each_family_s_own_fields_on_the_wire(
+    client: Client, sandbox: Sandbox, args: dict[str, Any], wire: dict[str, Any]
+) -> None:
+    prompt = "a lighthouse"
+    result = await client.call_tool(
+        "generate_image", {"prompt": prompt, **args, "preview": "none", "wait_seconds": 0}
+    )
+    assert not result.is_error, text_of(result)
+    [body] = sandbox.create_bodies
+    sent_prompt = f"{prompt} --ar 3:2" if args["model"].startswith("mj-") else prompt
+    assert body == {"model": args["model"], "prompt": sent_prompt, **wire}
+
+
+async def test_an_input_image_of_sides_the_model_cannot_take_is_refused_before_upload(
+    client: Client, sandbox: Sandbox, settings: Settings
+) -> None:
+    small = settings.home.parent / "small.png"
+    Image.new("RGB", (300, 200), (10, 20, 30)).save(small)
+    for tool, args in (
+        ("generate_image", {"reference_images": [str(small)]}),
+        ("edit_image", {"image": str(small)}),
+    ):
+        result = await client.call_tool(
+            tool, {"prompt": "brighter", "model": "qwen-image-edit", **args}
+        )
+        assert result.is_error
+        assert "sides of 384-3072 px" in text_of(result) and "300x200" in text_of(result)
+    assert (sandbox.counters.uploads, sandbox.counters.create_requests) == (0, 0)

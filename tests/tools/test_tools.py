@@ -132,7 +132,7 @@ async def test_edit_with_mask_through_uploads(client: Client, tmp_path: Path) ->
     result = await call(client, "edit_image", prompt="add a sun", image=str(base), mask=str(mask))
     assert not result.is_error, text_of(result)
     data = result.structured_content
-    assert data is not None and data["kind"] == "edit"
+    assert data is not None and data["status"] == "completed"
     with Image.open(base) as a, Image.open(data["images"][0]["path"]) as b:
         a_rgb, b_rgb = a.convert("RGB"), b.convert("RGB")
         assert a_rgb.getpixel((900, 900)) == b_rgb.getpixel((900, 900))

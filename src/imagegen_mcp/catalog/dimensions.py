@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 
 from imagegen_mcp.catalog.load import catalog
-from imagegen_mcp.catalog.spec import TIER_EDGE, ModelSpec, parse_pixels, parse_ratio
+from imagegen_mcp.catalog.spec import ModelSpec
+from imagegen_mcp.catalog.vocabulary import TIER_EDGE, parse_pixels, parse_ratio
 
 _STEP = 16
 
@@ -22,10 +23,6 @@ def _at_area(ratio: tuple[float, float], edge: int) -> tuple[int, int]:
     )
 
 
-def default_tier(spec: ModelSpec) -> str | None:
-    return None if spec.resolution is None else spec.resolution.default or spec.resolution.values[0]
-
-
 def output_size(
     spec: ModelSpec,
     size: str | None,
@@ -35,7 +32,7 @@ def output_size(
     """(width, height) of each image ``spec`` makes for ``size`` (None: the model's default)
     at ``tier`` (None: its default); ``reference`` is the first input image's size, which
     models without a size field keep the aspect of."""
-    tier = tier or default_tier(spec)
+    tier = tier or spec.default_tier()
     edge = TIER_EDGE[tier] if tier is not None else (spec.size.base_edge if spec.size else 1024)
     if size is None and spec.size is not None:
         size = spec.size.default

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from imagegen_mcp.catalog.spec import TIERS, ModelSpec, parse_pixels, parse_ratio
+from imagegen_mcp.catalog.spec import ModelSpec
+from imagegen_mcp.catalog.vocabulary import TIERS, parse_pixels, parse_ratio
 
 CATALOG_FILE = "models.toml"
 

@@ -6,45 +6,17 @@ the spec, never the model's name. Field names under ``wire``/``field`` are the u
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: Output tiers, smallest first. Upstream calls the field ``resolution`` or ``quality``.
-TIERS: tuple[str, ...] = ("0.5K", "1K", "1.5K", "2K", "3K", "4K")
-#: The edge of a square image at each tier (where a model has no documented pixel table).
-TIER_EDGE: dict[str, int] = {
-    "0.5K": 512,
-    "1K": 1024,
-    "1.5K": 1536,
-    "2K": 2048,
-    "3K": 3072,
-    "4K": 4096,
-}
-#: Rendering qualities any model takes (each model takes a subset).
-QUALITIES: tuple[str, ...] = ("low", "medium", "high", "xhigh", "max", "auto", "standard", "hd")
-
-Mode = Literal["generate", "edit"]
-ImageFormat = Literal["png", "jpeg", "webp"]
-
-_RATIO = re.compile(r"^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$")
-_PIXELS = re.compile(r"^(\d{1,5})\s*[xX×*]\s*(\d{1,5})$")
-
-
-def parse_ratio(size: str) -> tuple[float, float] | None:
-    """``"16:9"`` -> (16, 9); anything else -> None."""
-    match = _RATIO.match(size)
-    if match is None:
-        return None
-    width, height = float(match.group(1)), float(match.group(2))
-    return (width, height) if width > 0 and height > 0 else None
-
-
-def parse_pixels(size: str) -> tuple[int, int] | None:
-    """``"1280x720"`` (also with a multiplication sign) -> (1280, 720); anything else -> None."""
-    match = _PIXELS.match(size.strip())
-    return None if match is None else (int(match.group(1)), int(match.group(2)))
+from imagegen_mcp.catalog.vocabulary import (
+    QUALITIES,
+    TIERS,
+    ImageFormat,
+    Mode,
+    parse_ratio,
+)
 
 
 class _Spec(BaseModel):
@@ -152,6 +124,8 @@ class ReferenceRule(_Spec):
     max: int = 0
     min: int = 0  # edit-only models need at least one
     max_mb: float = 10
+    min_side: int = 1  # pixels, each side of each input image
+    max_side: int = 100_000
     formats: tuple[str, ...] = ("jpeg", "png", "webp")
     #: ``image_urls`` on the wire, or URLs at the start of the prompt (Midjourney).
     placement: Literal["image_urls", "prompt"] = "image_urls"
@@ -180,8 +154,8 @@ class OptionRule(_Spec):
     default: str | int | bool | None = None
     #: How the value goes on the wire: as is, or as Seedream's ``tools`` list (web search).
     encode: Literal["value", "web_search_tool"] = "value"
-    #: value -> constraints it needs: other option name -> allowed values, or "references" ->
-    #: allowed reference counts (as strings).
+    #: value -> constraints it needs: other option name (or "quality") -> allowed values, or
+    #: "references" -> allowed reference counts (as strings).
     requires: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     #: value -> images a task makes with it (Midjourney v8 draft: 24 sketches).
     images: dict[str, int] = Field(default_factory=dict)
@@ -241,6 +215,11 @@ class ModelSpec(_Spec):
         if self.mask is not None and "edit" not in self.modes:
             raise ValueError("a mask needs the edit mode")
         return self
+
+    def default_tier(self) -> str | None:
+        """The tier the upstream uses when none is given (None: the model has no tiers)."""
+        rule = self.resolution
+        return None if rule is None else rule.default or rule.values[0]
 
     @property
     def edit_only(self) -> bool:

@@ -105,9 +105,20 @@ def render_generation(
     return encode(image, output_format)
 
 
-def image_size(data: bytes) -> tuple[int, int]:
-    """(width, height) of an image, or ``RenderError``."""
-    width, height = decode_image(data).image.size
+def check_reference(data: bytes, max_bytes: int, formats: tuple[str, ...]) -> tuple[int, int]:
+    """(width, height) of a reference image the model takes, else ``RenderError``."""
+    if len(data) > max_bytes:
+        raise RenderError(
+            "image_processing_error",
+            f"reference image is {len(data)} bytes; this model takes at most {max_bytes}",
+        )
+    decoded = decode_image(data)
+    if decoded.format.lower() not in formats:
+        raise RenderError(
+            "image_processing_error",
+            f"reference image is {decoded.format}; this model takes: {', '.join(formats)}",
+        )
+    width, height = decoded.image.size
     return (width, height)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from imagegen_mcp.catalog.spec import ModelSpec, OptionRule, PixelRule, parse_pixels
+from imagegen_mcp.catalog.spec import ModelSpec, OptionRule, PixelRule
+from imagegen_mcp.catalog.vocabulary import parse_pixels
 
 #: Midjourney's aspect flag inside the prompt (``--ar 16:9`` or ``--aspect 16:9``).
 _AR_FLAG = re.compile(r"(?:^|\s)--(?:ar|aspect)\s+(\S+)")
@@ -277,6 +278,15 @@ def check_options(
                         option.wire,
                         f"{option.wire}={value} needs {listed(allowed)} reference image(s) "
                         f"(got {references})",
+                    )
+                continue
+            if other == "quality" and spec.quality is not None:
+                present, quality = read_wire(body, spec.quality.wire)
+                if present and str(quality) not in allowed:
+                    raise InvalidRequest(
+                        option.wire,
+                        f"{option.wire}={value} needs quality one of: {listed(allowed)} "
+                        f"(got {quality})",
                     )
                 continue
             if other in given and _as_key(given[other]) not in allowed:

@@ -22,7 +22,7 @@ import httpx2
 from imagegen_mcp.catalog import catalog, output_size
 from imagegen_mcp.netaddr import is_loopback
 from imagegen_mcp.sandbox.config import Counters, SandboxConfig
-from imagegen_mcp.sandbox.images import RenderError, image_size, render_edit, render_generation
+from imagegen_mcp.sandbox.images import RenderError, check_reference, render_edit, render_generation
 from imagegen_mcp.sandbox.tasks import Clock, TaskParams, TaskRecord
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -176,7 +176,12 @@ class SandboxState:
             mask = await self.fetch(params.mask_url) if params.mask_url else None
         except FetchError as exc:
             raise RenderError("image_processing_error", str(exc)) from exc
-        reference = await anyio.to_thread.run_sync(image_size, references[0])
+        rule = spec.references
+        sizes = [
+            await anyio.to_thread.run_sync(check_reference, data, rule.max_bytes, rule.formats)
+            for data in references
+        ]
+        reference = sizes[0]
         pixels = output_size(spec, params.size, params.tier, reference)
         return await anyio.to_thread.run_sync(
             lambda: [

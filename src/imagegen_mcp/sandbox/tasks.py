@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import anyio
 
-from imagegen_mcp.catalog.spec import ImageFormat
+from imagegen_mcp.catalog.vocabulary import ImageFormat
 
 SandboxTaskStatus = Literal["pending", "processing", "completed", "failed"]
 

@@ -7,7 +7,8 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from imagegen_mcp.catalog import catalog
-from imagegen_mcp.catalog.spec import ImageFormat, ModelSpec
+from imagegen_mcp.catalog.spec import ModelSpec
+from imagegen_mcp.catalog.vocabulary import ImageFormat
 from imagegen_mcp.netaddr import is_loopback, literal_address
 from imagegen_mcp.sandbox import rules
 from imagegen_mcp.sandbox.rules import InvalidRequest

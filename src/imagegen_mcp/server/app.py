@@ -96,6 +96,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
                 inputs=image_inputs(settings, engine),
                 wait_seconds=settings.wait_seconds,
                 default_model=settings.default_model,
+                confirm_above=settings.confirm_above_credits,
                 preview=PreviewPolicy(
                     max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
                 ),
@@ -130,7 +131,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
             strict_tool(tools.generate_image, annotations=paid, title="Generate image"),
             strict_tool(tools.edit_image, annotations=paid, title="Edit image"),
             strict_tool(tools.get_task, annotations=free, title="Get task"),
-            strict_tool(tools.list_tasks, annotations=local),
+            strict_tool(tools.list_tasks, annotations=local, title="List tasks"),
             strict_tool(catalog.list_models, annotations=listing, title="List image models"),
             strict_tool(files.save_image, annotations=writes, title="Save image"),
         ],

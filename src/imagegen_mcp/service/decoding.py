@@ -19,8 +19,8 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from imagegen_mcp.catalog import catalog
 from imagegen_mcp.errors import InputError
+from imagegen_mcp.models import MAX_REFERENCE_BYTES
 
 T = TypeVar("T")
 
@@ -33,11 +33,9 @@ def _base64_chars(size: int) -> int:
 
 
 #: The longest image argument worth reading: a data URI of the largest reference any model
-#: accepts, its base64 wrapped in lines of 64 characters or more (CRLF), plus a generous header.
-MAX_IMAGE_ARG_CHARS = (
-    _base64_chars(max(spec.references.max_bytes for spec in catalog().models.values())) * 66 // 64
-    + 1024
-)
+#: accepts (``MAX_REFERENCE_BYTES``; a test holds every catalog model to it), its base64 wrapped
+#: in lines of 64 characters or more (CRLF), plus a generous header.
+MAX_IMAGE_ARG_CHARS = _base64_chars(MAX_REFERENCE_BYTES) * 66 // 64 + 1024
 
 
 def megabytes(limit: int) -> str:

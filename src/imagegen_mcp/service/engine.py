@@ -30,7 +30,7 @@ from imagegen_mcp.service.validation import check_request
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
 
-__all__ = ["EngineConfig", "ProgressCallback", "TaskEngine", "callback_path"]
+__all__ = ["EngineConfig", "ProgressCallback", "Spend", "TaskEngine", "callback_path"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,18 @@ class EngineConfig:
     poller: PollerConfig = field(default_factory=PollerConfig)
     daily_budget: float | None = None
     public_url: str | None = None  # where upstream callbacks can reach our HTTP app
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Credits reserved in the last 24 hours, and the daily budget they count against."""
+
+    last_24h: float
+    budget: float | None  # None: no daily budget
+
+    @property
+    def left(self) -> float | None:
+        return None if self.budget is None else max(0.0, self.budget - self.last_24h)
 
 
 class TaskEngine:
@@ -120,6 +132,15 @@ class TaskEngine:
         """
         request = check_request(request)
         return await self._submitter.submit(request, client_request_id=client_request_id)
+
+    async def estimate(self, request: TaskRequest) -> float | None:
+        """Credits ``request`` (as ``check_request`` returns it) is expected to cost: what the
+        daily budget reserves for it. None: not known yet (no catalog price, no charge seen for
+        its model and tier)."""
+        return await self._submitter.estimate(request)
+
+    async def spend(self) -> Spend:
+        return Spend(await self.store.spent_in_budget_window(), self.config.daily_budget)
 
     async def upload_image(self, data: bytes, mime_type: str, *, sha256: str, name: str) -> str:
         """A URL the upstream can fetch for these image bytes: an earlier upload of the same

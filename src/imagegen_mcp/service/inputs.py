@@ -111,7 +111,9 @@ class ImageInputs:
             _check_url(spec, what)
             await self._check_public(spec, what)
             return spec
-        return await self.upload(await self.load(spec, model=model, what=what))
+        image = await self.load(spec, model=model, what=what)
+        _check_sides(model, image, what)
+        return await self.upload(image)
 
     async def _check_public(self, url: str, what: str) -> None:
         """Refuse, before paying, a URL the upstream would be sent to fetch from a private,
@@ -192,6 +194,7 @@ class ImageInputs:
         if mask is not None and regions:
             raise InputError("Pass either mask or mask_region, not both.")
         base = await self._load_any(image, model=model, what="image to edit")
+        _check_sides(model, base, "image to edit")
         pixels = base.info.width * base.info.height
         if base.info.format != "PNG" or base.info.orientation != 1:
             # Sent as shown: the mask (drawn on the image as shown, or regions in fractions of
@@ -284,6 +287,17 @@ class ImageInputs:
             data, pixels = await anyio.to_thread.run_sync(_measured, data)
             info = await self._decoder.run(pixels, lambda: probe(data))
         return LoadedImage(data=data, info=info, source=source)
+
+
+def _check_sides(model: str, image: LoadedImage, what: str) -> None:
+    """Refuse an input whose sides the model cannot take (e.g. Qwen: 384-3072 px)."""
+    rule = model_spec(model).references
+    width, height = image.info.width, image.info.height
+    if min(width, height) < rule.min_side or max(width, height) > rule.max_side:
+        raise InputError(
+            f"{model} takes input images with sides of {rule.min_side}-{rule.max_side} px; the "
+            f"{what} is {width}x{height}: resize it, or pick another model (list_models)."
+        )
 
 
 def _resolved(path: Path) -> Path:

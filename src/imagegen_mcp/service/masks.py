@@ -27,16 +27,14 @@ _ASPECT_TOLERANCE = 0.01
 
 
 class MaskRegion(BaseModel):
-    """A region to change, in fractions (0..1) of the base image's width and height."""
+    """A region to change; x, y (top-left), width, height in fractions (0..1) of the image."""
 
     # A misspelt key ("type" for "shape") must be refused, not quietly become a rectangle.
     model_config = ConfigDict(extra="forbid")
 
-    shape: Literal["rectangle", "ellipse"] = Field(
-        default="rectangle", description="'rectangle' or 'ellipse' inscribed in the box."
-    )
-    x: float = Field(ge=0, le=1, description="Left edge, 0 = left border, 1 = right border.")
-    y: float = Field(ge=0, le=1, description="Top edge, 0 = top border, 1 = bottom border.")
+    shape: Literal["rectangle", "ellipse"] = "rectangle"  # an ellipse is inscribed in the box
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
     width: float = Field(gt=0, le=1)
     height: float = Field(gt=0, le=1)
 

@@ -29,7 +29,6 @@ import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
 from imagegen_mcp.api.schemas import UpstreamTask
-from imagegen_mcp.catalog.dimensions import default_tier
 from imagegen_mcp.errors import CREATE_NOT_SENT, AmbiguousCreate, UpstreamError
 from imagegen_mcp.models import Task, TaskError, TaskRequest
 from imagegen_mcp.service.statuses import upstream_status
@@ -107,17 +106,17 @@ class Submitter:
         """Record the intent and send the create (or return the task with the same
         ``client_request_id``). Raises ``BudgetExceeded`` or ``UpstreamError`` when nothing was
         created; an ambiguous create returns the task as ``unknown``."""
-        estimate = await self._estimate(request)
+        estimate = await self.estimate(request)
         if estimate is not None or self.config.daily_budget is None:
             return await self._submit(request, client_request_id, estimate)
         # A budget, and no price known for the model: one create at a time, whose answer
         # tells the price to the next (the store refuses a second process's meanwhile).
         lock = self._pricing.setdefault(request.model, anyio.Lock())
         async with lock:
-            estimate = await self._estimate(request)
+            estimate = await self.estimate(request)
             return await self._submit(request, client_request_id, estimate)
 
-    async def _estimate(self, request: TaskRequest) -> float | None:
+    async def estimate(self, request: TaskRequest) -> float | None:
         """Credits the request should reserve: the last charge seen for its model and tier
         (here or in the store, so it survives restarts), else the catalog's price, else unknown."""
         key = (request.model, request.resolution)
@@ -129,7 +128,7 @@ class Submitter:
         if per_image is not None:
             return per_image * request.count
         spec = model_spec(request.model)
-        hint = spec.price.estimate(request.resolution or default_tier(spec))
+        hint = spec.price.estimate(request.resolution or spec.default_tier())
         if hint is None:
             return None
         return hint * request.count if spec.price.per == "image" else hint

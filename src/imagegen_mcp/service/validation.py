@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from imagegen_mcp.catalog import ModelSpec, catalog
-from imagegen_mcp.catalog.spec import OptionRule, parse_pixels, parse_ratio
+from imagegen_mcp.catalog import catalog, parse_pixels, parse_ratio
 from imagegen_mcp.errors import InputError
 from imagegen_mcp.models import OptionValue, TaskRequest
 from imagegen_mcp.service.wire import wire_prompt
+
+if TYPE_CHECKING:
+    from imagegen_mcp.catalog.spec import ModelSpec, OptionRule
 
 
 def model_spec(name: str) -> ModelSpec:

@@ -8,10 +8,12 @@ Nothing the catalog does not name is ever sent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from imagegen_mcp.catalog import ModelSpec
 from imagegen_mcp.models import TaskRequest
+
+if TYPE_CHECKING:
+    from imagegen_mcp.catalog.spec import ModelSpec
 
 
 def _put(body: dict[str, Any], path: str, value: object) -> None:

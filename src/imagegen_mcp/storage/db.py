@@ -28,7 +28,13 @@ from imagegen_mcp.models import (
 )
 from imagegen_mcp.storage.connect import connect
 from imagegen_mcp.storage.durations import duration_ratios, learn_duration
-from imagegen_mcp.storage.intents import Intent, credits_per_image, record_intent, spent_since
+from imagegen_mcp.storage.intents import (
+    BUDGET_WINDOW,
+    Intent,
+    credits_per_image,
+    record_intent,
+    spent_since,
+)
 from imagegen_mcp.storage.rows import find_task, task_from_row
 
 T = TypeVar("T")
@@ -271,6 +277,10 @@ class TaskStore:
 
     async def spent_since(self, since: float) -> float:
         return await self._run(lambda: spent_since(self._conn, since))
+
+    async def spent_in_budget_window(self) -> float:
+        """Credits reserved in the last 24 hours, as the daily budget counts them."""
+        return await self._run(lambda: spent_since(self._conn, self._clock() - BUDGET_WINDOW))
 
     async def duration_ratios(self) -> dict[str, float]:
         """Per model, actual / estimated task duration learned so far (``storage.durations``)."""

@@ -77,20 +77,52 @@ def strict_tool(
 
 def compact_schema(schema: Any, *, inputs: bool) -> Any:
     """``schema`` without what every agent pays for on every turn and learns nothing from:
-    generated titles, ``default: null``, and (for arguments, where omitting is how to say
-    "none") the ``null`` alternative of optional arguments. Outputs keep their nulls."""
+    generated titles, ``default: null``, definitions used once (inlined), and (for arguments,
+    where omitting is how to say "none") the ``null`` alternative of optional arguments.
+    Outputs keep their nulls but not their ``required`` lists: every field is always there."""
+    return _compact(_inline_single_use(schema), inputs=inputs)
+
+
+def _inline_single_use(schema: Any) -> Any:
+    if not isinstance(schema, dict) or "$defs" not in schema:
+        return schema
+    text = json.dumps(schema)
+    defs: dict[str, Any] = schema["$defs"]
+    once = {name for name in defs if text.count(f'"#/$defs/{name}"') == 1}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref", "")
+        name = ref.removeprefix("#/$defs/")
+        if ref.startswith("#/$defs/") and name in once:
+            return walk({**defs[name], **{k: v for k, v in node.items() if k != "$ref"}})
+        return {key: walk(value) for key, value in node.items()}
+
+    out = walk({key: value for key, value in schema.items() if key != "$defs"})
+    kept = {name: walk(body) for name, body in defs.items() if name not in once}
+    return {"$defs": kept, **out} if kept else out
+
+
+def _compact(schema: Any, *, inputs: bool) -> Any:
     if isinstance(schema, list):
-        return [compact_schema(item, inputs=inputs) for item in schema]
+        return [_compact(item, inputs=inputs) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: compact_schema(v, inputs=inputs) for name, v in value.items()}
-        elif key == "title" or (key == "default" and value is None):
+            out[key] = {name: _compact(v, inputs=inputs) for name, v in value.items()}
+        elif (
+            key == "title"
+            or (key == "default" and value is None)
+            or (key == "required" and not inputs)
+        ):
             continue
         else:
-            out[key] = compact_schema(value, inputs=inputs)
+            out[key] = _compact(value, inputs=inputs)
     options = out.get("anyOf")
     if inputs and isinstance(options, list) and {"type": "null"} in options:
         rest = [option for option in options if option != {"type": "null"}]

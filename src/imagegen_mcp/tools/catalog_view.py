@@ -7,13 +7,20 @@ the command line lists the models without loading it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
-from imagegen_mcp.catalog import TIERS, ModelSpec, catalog
-from imagegen_mcp.catalog.spec import OptionRule, PixelRule, PriceHint, PromptRule
+from imagegen_mcp.catalog import TIERS, catalog
 from imagegen_mcp.errors import InputError
+
+if TYPE_CHECKING:
+    from imagegen_mcp.catalog.spec import ModelSpec, OptionRule, PixelRule, PriceHint, PromptRule
+
+#: PixelRule's defaults: a model that states no upper bound.
+UNBOUNDED_SIDE = 100_000
+UNBOUNDED_AREA = 10**10
+UNBOUNDED_ASPECT = 1e9
 
 #: Capabilities that are not a tier, a family or a model id prefix.
 FEATURES: tuple[str, ...] = ("generate", "edit", "edit-only", "mask", "n", "references")
@@ -72,7 +79,7 @@ def _num(value: float) -> str:
 def pixels_summary(rule: PixelRule) -> str:
     """``WxH`` and its limits in a few words, e.g. ``WxH 16-3840, x16, 0.66-8.29MP, <=3:1``."""
     parts: list[str] = []
-    low, high = rule.min_side > 1, rule.max_side < PixelRule().max_side
+    low, high = rule.min_side > 1, rule.max_side < UNBOUNDED_SIDE
     if low and high:
         parts.append(f"{rule.min_side}-{rule.max_side}")
     elif low:
@@ -81,14 +88,14 @@ def pixels_summary(rule: PixelRule) -> str:
         parts.append(f"<={rule.max_side}")
     if rule.multiple > 1:
         parts.append(f"x{rule.multiple}")
-    low_area, high_area = rule.min_area > 1, rule.max_area < PixelRule().max_area
+    low_area, high_area = rule.min_area > 1, rule.max_area < UNBOUNDED_AREA
     if low_area or high_area:
         mp_low, mp_high = f"{rule.min_area / 1e6:.2f}", f"{rule.max_area / 1e6:.2f}"
         if low_area and high_area:
             parts.append(f"{mp_low}-{mp_high}MP")
         else:
             parts.append(f">={mp_low}MP" if low_area else f"<={mp_high}MP")
-    if rule.max_aspect < PixelRule().max_aspect:
+    if rule.max_aspect < UNBOUNDED_ASPECT:
         parts.append(f"<={_num(rule.max_aspect)}:1")
     return " ".join(["WxH", ", ".join(parts)]).strip()
 

@@ -32,24 +32,21 @@ class SavedFile(BaseModel):
 async def save_image(
     image: Annotated[
         str,
-        Field(max_length=4096, description="A result's image:// URI, or its saved file's path."),
+        Field(max_length=4096, description="A result's image:// URI or saved path."),
     ],
-    path: Annotated[
-        str, Field(min_length=1, max_length=4096, description="Absolute file path to write.")
-    ],
+    path: Annotated[str, Field(max_length=4096, description="Absolute path to write.")],
     ctx: Context,
     format: Annotated[
         Literal["png", "jpeg", "webp"] | None,
-        Field(description="Output format; default: the path's extension."),
+        Field(description="Default: the path's extension."),
     ] = None,
     max_side: Annotated[
-        int | None, Field(ge=16, le=16384, description="Longest side in pixels (only shrinks).")
+        int | None, Field(ge=16, le=16384, description="Longest side, px (only shrinks).")
     ] = None,
     overwrite: Annotated[bool, Field(description="Replace an existing file.")] = False,
 ) -> Annotated[CallToolResult, SavedFile]:
-    """Copy a result (image:// URI or saved path) to a file in the allowed folders or roots,
-    optionally converted (PNG, JPEG, WebP) and downscaled. Never replaces a file unless
-    overwrite is true. Free."""
+    """Copy a result to a file in the allowed folders or the client's roots, optionally
+    converted and downscaled; never replaces a file unless overwrite. Free."""
     state = ctx.request_context.lifespan_context
     assert isinstance(state, AppState)
     try:

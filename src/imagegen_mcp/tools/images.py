@@ -11,6 +11,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import Field
 
@@ -18,15 +19,13 @@ from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import (
     MAX_REFERENCES,
     MAX_WAIT_SECONDS,
-    OPEN_STATUSES,
     Task,
-    TaskRequest,
     TaskStatus,
 )
 from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
-from imagegen_mcp.service.validation import check_request
+from imagegen_mcp.tools.confirm import Approval, approve_edit, approve_generate, refused
 from imagegen_mcp.tools.params import (
     CountArg,
     ImageRef,
@@ -42,13 +41,15 @@ from imagegen_mcp.tools.params import (
     WaitArg,
 )
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
+from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
 from imagegen_mcp.tools.roots import inputs_for
 from imagegen_mcp.tools.views import (
     TaskList,
     TaskView,
     image_uri,
     progress_of,
-    task_summary,
+    task_list,
+    task_list_text,
     task_view,
 )
 
@@ -64,6 +65,7 @@ class AppState:
     wait_seconds: float
     preview: PreviewPolicy
     default_model: str
+    confirm_above: float | None = None  # IMAGEGEN_CONFIRM_ABOVE_CREDITS (tools.confirm)
 
 
 def _state(ctx: Context) -> AppState:
@@ -95,6 +97,8 @@ async def _tool_errors() -> AsyncIterator[None]:
 async def generate_image(
     prompt: Prompt,
     ctx: Context,
+    # Asked before paying (IMAGEGEN_CONFIRM_ABOVE_CREDITS); not an argument of the tool.
+    approval: Annotated[Approval, Resolve(approve_generate)],
     model: ModelArg = None,
     size: SizeArg = None,
     resolution: TierArg = None,
@@ -104,8 +108,7 @@ async def generate_image(
         list[ImageRef],
         Field(
             max_length=MAX_REFERENCES,
-            description="Input images for image-to-image: absolute local paths, http(s) URLs, "
-            "data: URIs, or image:// URIs of earlier results.",
+            description="Input images: absolute paths, http(s) URLs, data: or image:// URIs.",
         ),
     ] = [],  # noqa: B006  # never mutated; a list default shows as [] in the schema
     options: OptionsArg = None,
@@ -113,29 +116,16 @@ async def generate_image(
     client_request_id: RequestId = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Generate images from a text prompt (optionally guided by reference images) and save them.
-
-    Any catalog model: list_models tells what each takes (sizes, resolutions, qualities, n,
-    references, options); a value a model does not take is refused before anything is paid.
-    COSTS CREDITS on every call. Waits up to wait_seconds, then returns saved file paths,
-    small previews and image:// links. If the task is still running when the wait ends, the reply
-    says so: call get_task(task_id) to keep waiting. Never call generate_image again to check on
-    a task - that starts and charges a new one.
-    """
+    """Generate images from a prompt, optionally from reference images, with any list_models
+    model, and save them (paths, previews, image:// links). COSTS CREDITS. If still running when
+    the wait ends, call get_task(task_id), never this again (that pays twice)."""
     async with _tool_errors():
+        if (refusal := refused(approval, "generate_image")) is not None:
+            return refusal
         state = _state(ctx)
-        request = TaskRequest(
-            prompt=prompt,
-            model=model or state.default_model,
-            size=size,
-            resolution=resolution,
-            quality=quality,
-            n=n,
-            options=options or {},
-            kind="generate",
-        )
+        wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
-        request = check_request(request, references=len(reference_images))
+        request = generate_request(state.default_model, prompt, wanted, reference_images)
         inputs = await inputs_for(ctx, state.inputs) if reference_images else state.inputs
         urls = [await inputs.as_url(ref, model=request.model) for ref in reference_images]
         request = request.model_copy(update={"image_urls": urls})
@@ -147,31 +137,26 @@ async def edit_image(
     prompt: Prompt,
     image: Annotated[
         ImageRef,
-        Field(
-            description="The image to edit: an absolute local path, http(s) URL, data: URI, or "
-            "image:// URI of an earlier result."
-        ),
+        Field(description="Absolute path, http(s) URL, data: or image:// URI."),
     ],
     ctx: Context,
+    approval: Annotated[Approval, Resolve(approve_edit)],
     mask: Annotated[
         ImageRef | None,
         Field(
-            description="Optional mask (path, URL, data: or image:// URI): a PNG whose "
-            "transparent pixels mark the region to change, or a black-and-white image where "
-            "white marks it (see mask_invert). Same aspect ratio as the image."
+            description="Region to change: transparent (PNG) or white pixels; the image's aspect."
         ),
     ] = None,
     mask_region: Annotated[
         list[MaskRegion] | None,
         Field(
             max_length=20,
-            description="Instead of a mask image: rectangles or ellipses to change, in "
-            "fractions of the image (x, y = top-left corner, 0..1).",
+            description="Or shapes to change, in fractions of the image.",
         ),
     ] = None,
     mask_invert: Annotated[
         bool,
-        Field(description="For a black-and-white mask: true means black marks the change."),
+        Field(description="Black, not white, marks the change."),
     ] = False,
     model: ModelArg = None,
     size: SizeArg = None,
@@ -184,27 +169,15 @@ async def edit_image(
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
     """Edit one image as the prompt says, optionally only inside a mask, and save the results.
-
-    Give the region to change as a mask image or as mask_region shapes; the server converts it
-    to what the provider needs and refuses mismatched or empty masks before anything is paid.
-
-    COSTS CREDITS on every call. Waits up to wait_seconds like generate_image; if the task is
-    still running, call get_task(task_id) - never call edit_image again to check progress.
-    """
+    COSTS CREDITS. If still running when the wait ends, call get_task(task_id), never this
+    again (that pays twice)."""
     async with _tool_errors():
+        if (refusal := refused(approval, "edit_image")) is not None:
+            return refusal
         state = _state(ctx)
-        request = TaskRequest(
-            prompt=prompt,
-            model=model or state.default_model,
-            size=size,
-            resolution=resolution,
-            quality=quality,
-            n=n,
-            options=options or {},
-            kind="edit",
-        )
-        masked = mask is not None or bool(mask_region)
-        request = check_request(request, references=1, mask=masked)  # before any upload
+        wanted = Choice(model, size, resolution, quality, n, options)
+        # Checked before anything is uploaded or paid.
+        request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
         inputs = await inputs_for(ctx, state.inputs)  # the client's roots too
         base, mask_url = await inputs.edit_inputs(
             image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
@@ -220,10 +193,8 @@ async def get_task(
     wait_seconds: WaitArg = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Status, progress and saved images of a task; waits up to wait_seconds for it to finish.
-
-    Free (no credits). Call this - not generate_image - to keep waiting on a running task.
-    """
+    """Status, progress and saved images of a task; waits up to wait_seconds. Free: use it to
+    keep waiting on a running task."""
     async with _tool_errors():
         state = _state(ctx)
         task = await state.engine.get(task_id)
@@ -234,18 +205,16 @@ async def list_tasks(
     ctx: Context,
     limit: Annotated[int, Field(ge=1, le=100, description="How many recent tasks.")] = 20,
     status: Annotated[TaskStatus | None, Field(description="Only tasks in this status.")] = None,
-) -> TaskList:
-    """Recent tasks, newest first, with counts of running and completed ones. Free."""
+) -> Annotated[CallToolResult, TaskList]:
+    """Recent tasks (newest first), counts, and credits spent in the last 24 h. Free."""
     async with _tool_errors():
         engine = _state(ctx).engine
         tasks = await engine.recent(limit=limit, status=status)
         counts = await engine.status_counts()
-        running = sum(counts.get(s, 0) for s in OPEN_STATUSES)
-        return TaskList(
-            tasks=[task_summary(t) for t in tasks],
-            running=running,
-            completed=counts.get("completed", 0),
-            counts=counts,
+        spend = await engine.spend()
+        return CallToolResult(
+            content=[TextContent(type="text", text=task_list_text(tasks, counts, spend, status))],
+            structured_content=task_list(tasks, counts, spend),
         )
 
 

@@ -24,8 +24,7 @@ Prompt = Annotated[
     Field(
         min_length=1,
         max_length=MAX_PROMPT_CHARS,
-        description="What to draw (or how to change the image), in plain words; each model's "
-        "length limit is in list_models.",
+        description="What to draw or change, in plain words.",
     ),
 ]
 #: The vocabulary is one across models; list_models says which values each model takes.
@@ -36,31 +35,29 @@ ModelArg = Annotated[
     Field(
         max_length=64,
         pattern=r"^[A-Za-z0-9._-]+$",
-        description="Model id (list_models shows them all); default: the server's.",
+        description="A list_models id (default: the server's).",
     ),
 ]
 SizeArg = Annotated[
     str | None,
-    Field(max_length=16, description="'auto', a ratio like 16:9, or pixels like 1024x1536."),
+    Field(max_length=16, description="auto, a ratio (16:9) or pixels (1024x1536)."),
 ]
 TierArg = Annotated[Tier | None, Field(description="Output resolution tier.")]
 QualityArg = Annotated[Quality | None, Field(description="Rendering quality.")]
 CountArg = Annotated[
     int | None,
-    Field(ge=1, le=MAX_IMAGES_PER_TASK, description="Images per task; each costs credits."),
+    Field(ge=1, le=MAX_IMAGES_PER_TASK, description="Images per task, each paid."),
 ]
 OptionsArg = Annotated[
     dict[str, OptionValue] | None,
-    Field(max_length=16, description="Model extras, e.g. seed, negative_prompt, background."),
+    Field(max_length=16, description="The model's extras (list_models), e.g. seed."),
 ]
 WaitArg = Annotated[
     float | None,
     Field(
         ge=0,
         le=MAX_WAIT_SECONDS,
-        description="Seconds to wait for the result in this call (default 40, max "
-        f"{MAX_WAIT_SECONDS:g}). 0 returns "
-        "the task id at once. If time runs out, call get_task with the task id.",
+        description=f"Seconds to wait (default 40, max {MAX_WAIT_SECONDS:g}; 0: return at once).",
     ),
 ]
 RequestId = Annotated[
@@ -69,16 +66,12 @@ RequestId = Annotated[
         min_length=1,
         max_length=128,
         pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Optional idempotency key: calling again with the same key returns the "
-        "first task instead of paying for a new one.",
+        description="Idempotency key: a repeat returns the first task, unpaid.",
     ),
 ]
 PreviewArg = Annotated[
     PreviewMode,
-    Field(
-        description="'thumbnail' (default: small JPEG previews), 'full' (full-resolution image "
-        "inline; large), or 'none' (paths and links only)."
-    ),
+    Field(description="Inline images: small JPEGs (default), full size, or none."),
 ]
 TaskId = Annotated[
     str,
@@ -86,7 +79,7 @@ TaskId = Annotated[
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9_-]+$",
-        description="The task_id from generate_image or edit_image (e.g. 'ig-3f9a0c1b2d4e').",
+        description="From generate_image or edit_image.",
     ),
 ]
 ImageRef = Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_ARG_CHARS)]

@@ -3,47 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic.json_schema import SkipJsonSchema
 
 from imagegen_mcp.errors import CREATE_NOT_SENT
-from imagegen_mcp.models import OPEN_STATUSES, Task, TaskStatus
+from imagegen_mcp.models import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
+from imagegen_mcp.service.engine import Spend
+
+# Output models: their docstrings would become schema text every agent pays for on every turn,
+# so they are described in comments.
 
 
+# One saved image: ``path`` is the file on disk, ``uri`` the resource with its bytes (the sidecar
+# JSON beside it keeps the rest: hash, upstream link, request).
 class ImageView(BaseModel):
     index: int
-    path: str = Field(description="Absolute path of the saved file: use it directly.")
-    uri: str = Field(description="image:// resource URI with the full image bytes.")
-    file_uri: str
+    path: str
+    uri: str
     width: int
     height: int
-    bytes: int
-    sha256: str
     mime_type: str
-    remote_url: str | None = Field(
-        default=None, description="Upstream link; expires (see remote_expires_at)."
-    )
-    remote_expires_at: datetime | None = None
 
 
 class ErrorView(BaseModel):
     code: str
     message: str
-    retryable: bool = Field(description="Whether retrying the same request could succeed.")
+    retryable: bool
 
 
+# What an agent acts on; ``next_step`` says what to do.
 class TaskView(BaseModel):
     task_id: str
     status: TaskStatus
     progress: int
-    kind: str
-    model: str
-    prompt: str
-    size: str | None = Field(description="None: the model's default.")
-    n: int
-    created_at: datetime
-    completed_at: datetime | None = None
     credits_reserved: float
     error: ErrorView | None = None
     images: list[ImageView]
@@ -55,6 +49,7 @@ class TaskSummary(BaseModel):
     status: TaskStatus
     progress: int
     kind: str
+    model: str
     prompt: str
     size: str | None
     n: int
@@ -63,11 +58,19 @@ class TaskSummary(BaseModel):
     error: str | None = None
 
 
+class SpendView(BaseModel):
+    # Credits reserved in the last 24 h; budget and left are absent without a daily budget.
+    last_24h: float
+    budget: float | SkipJsonSchema[None] = None
+    left: float | SkipJsonSchema[None] = None
+
+
 class TaskList(BaseModel):
     tasks: list[TaskSummary]
     running: int
     completed: int
     counts: dict[str, int]
+    spend: SpendView
 
 
 def image_uri(task_id: str, index: int) -> str:
@@ -75,18 +78,10 @@ def image_uri(task_id: str, index: int) -> str:
 
 
 def task_view(task: Task) -> TaskView:
-    req = task.request
     return TaskView(
         task_id=task.id,
         status=task.status,
         progress=task.progress,
-        kind=req.kind,
-        model=req.model,
-        prompt=req.prompt,
-        size=req.size,
-        n=req.count,
-        created_at=task.created_at,
-        completed_at=task.completed_at,
         credits_reserved=task.credits_reserved,
         error=ErrorView(**task.error.model_dump()) if task.error else None,
         images=[
@@ -94,14 +89,9 @@ def task_view(task: Task) -> TaskView:
                 index=img.index,
                 path=img.path,
                 uri=image_uri(task.id, img.index),
-                file_uri=Path(img.path).as_uri(),
                 width=img.width,
                 height=img.height,
-                bytes=img.bytes,
-                sha256=img.sha256,
                 mime_type=img.mime_type,
-                remote_url=img.remote_url,
-                remote_expires_at=img.remote_expires_at,
             )
             for img in task.images
         ],
@@ -115,6 +105,7 @@ def task_summary(task: Task) -> TaskSummary:
         status=task.status,
         progress=task.progress,
         kind=task.request.kind,
+        model=task.request.model,
         prompt=task.request.prompt[:200],
         size=task.request.size,
         n=task.request.count,
@@ -122,6 +113,60 @@ def task_summary(task: Task) -> TaskSummary:
         images_saved=len(task.images),
         error=task.error.message if task.error else None,
     )
+
+
+def task_list(tasks: list[Task], counts: dict[str, int], spend: Spend) -> dict[str, Any]:
+    """list_tasks' structured content (a ``TaskList``)."""
+    listing = TaskList(
+        tasks=[task_summary(t) for t in tasks],
+        running=sum(counts.get(s, 0) for s in OPEN_STATUSES),
+        completed=counts.get("completed", 0),
+        counts=counts,
+        spend=SpendView(
+            last_24h=round(spend.last_24h, 4),
+            budget=spend.budget,
+            left=None if spend.left is None else round(spend.left, 4),
+        ),
+    )
+    data = listing.model_dump(mode="json")
+    data["spend"] = listing.spend.model_dump(mode="json", exclude_none=True)
+    return data
+
+
+#: About how long list_tasks' text may grow: prompts are cut shorter (60 characters at most,
+#: 12 at least) as tasks are more.
+LIST_TEXT_CHARS = 1400
+
+
+def task_list_text(
+    tasks: list[Task], counts: dict[str, int], spend: Spend, status: TaskStatus | None
+) -> str:
+    """A few lines for the agent: counts, spend, then one short line per task."""
+    total = sum(counts.values())
+    known = [s for s in (*OPEN_STATUSES, *TERMINAL_STATUSES) if counts.get(s)]
+    by_status = ", ".join(f"{counts[s]} {s}" for s in known)
+    lines = [f"{total} tasks: {by_status}." if total else "No tasks yet."]
+    spent = f"Credits reserved in the last 24 h: {_credits(spend.last_24h)}"
+    if spend.budget is None:
+        lines.append(f"{spent} (no daily budget set).")
+    else:
+        left = _credits(spend.left or 0.0)
+        lines.append(f"{spent} of the {_credits(spend.budget)} daily budget ({left} left).")
+    if tasks:
+        lines.append(f"Newest {status + ' ' if status else ''}tasks (get_task for details):")
+    rows = [(f"{t.id} {t.status} {t.request.model} n={t.request.count}", t) for t in tasks]
+    used = sum(len(line) + 1 for line in lines) + sum(len(row) + 4 for row, _ in rows)
+    width = max(12, min(60, (LIST_TEXT_CHARS - used) // max(1, len(rows))))
+    for row, task in rows:
+        prompt = " ".join(task.request.prompt.split())
+        if len(prompt) > width:
+            prompt = prompt[: width - 1] + "…"
+        lines.append(f'{row} "{prompt}"')
+    return "\n".join(lines)
+
+
+def _credits(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def next_step(task: Task) -> str:

@@ -1,0 +1,162 @@
+"""A question before paying: with ``IMAGEGEN_CONFIRM_ABOVE_CREDITS`` set, a request estimated
+above it (or whose cost is not known) is paid only once the user accepts, asked through MCP
+elicitation.
+
+The question comes from a resolver (the SDK's ``Resolve``), which runs after the request is
+checked against the catalog and before the tool body uploads or creates anything. On the
+2026-07-28 protocol the question goes back as an ``InputRequiredResult`` and the client calls
+again with the answer; on earlier ones it is an ``elicitation/create`` request during the call.
+The estimate is the engine's, the one the daily budget reserves.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, cast
+
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit
+from mcp.types import CallToolResult, TextContent
+from mcp_types.version import is_version_at_least
+from pydantic import BaseModel, Field
+
+from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.models import OptionValue, TaskRequest
+from imagegen_mcp.service.engine import TaskEngine
+from imagegen_mcp.service.masks import MaskRegion
+from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
+
+SETTING = "IMAGEGEN_CONFIRM_ABOVE_CREDITS"
+#: From this protocol on, the SDK asks through ``InputRequiredResult`` (no back channel needed).
+_INPUT_REQUIRED_VERSION = "2026-07-28"
+
+
+class Proceed(BaseModel):
+    """The user's answer."""
+
+    proceed: bool = Field(description="Yes: spend the credits and create the images.")
+
+
+#: What the tool body receives: ``Proceed`` (asked and accepted, or not asked), or a refusal.
+Approval = ElicitationResult[Proceed]
+
+NOT_ASKED = Proceed(proceed=True)
+
+
+class Paying(Protocol):
+    """What the resolvers need of the tools' state (``tools.images.AppState``)."""
+
+    engine: TaskEngine
+    default_model: str
+    confirm_above: float | None  # IMAGEGEN_CONFIRM_ABOVE_CREDITS
+
+
+# --- resolvers: the SDK runs them before the tool body, with its arguments by name ----------
+
+
+async def approve_generate(
+    ctx: Context,
+    prompt: str,
+    model: str | None,
+    size: str | None,
+    resolution: str | None,
+    quality: str | None,
+    n: int | None,
+    options: dict[str, OptionValue] | None,
+    reference_images: list[str],
+) -> Elicit[Proceed] | Proceed:
+    state = cast("Paying", ctx.request_context.lifespan_context)
+    if state.confirm_above is None:
+        return NOT_ASKED
+    wanted = Choice(model, size, resolution, quality, n, options)
+    try:
+        request = generate_request(state.default_model, prompt, wanted, reference_images)
+    except ImagegenError:
+        return NOT_ASKED  # the tool body refuses it, as without a question
+    return await ask_before_paying(ctx, state.engine, state.confirm_above, request)
+
+
+async def approve_edit(
+    ctx: Context,
+    prompt: str,
+    model: str | None,
+    size: str | None,
+    resolution: str | None,
+    quality: str | None,
+    n: int | None,
+    options: dict[str, OptionValue] | None,
+    mask: str | None,
+    mask_region: list[MaskRegion] | None,
+) -> Elicit[Proceed] | Proceed:
+    state = cast("Paying", ctx.request_context.lifespan_context)
+    if state.confirm_above is None:
+        return NOT_ASKED
+    wanted = Choice(model, size, resolution, quality, n, options)
+    try:
+        request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
+    except ImagegenError:
+        return NOT_ASKED  # the tool body refuses it, as without a question
+    return await ask_before_paying(ctx, state.engine, state.confirm_above, request)
+
+
+# --- the question, and the answer ------------------------------------------------------------
+
+
+def _what(request: TaskRequest) -> str:
+    images = "1 image" if request.count == 1 else f"{request.count} images"
+    return f"{request.model}, {images}"
+
+
+async def ask_before_paying(
+    ctx: Context, engine: TaskEngine, threshold: float | None, request: TaskRequest
+) -> Elicit[Proceed] | Proceed:
+    """The question to ask for ``request`` (as ``check_request`` returns it), or ``NOT_ASKED``
+    when it costs no more than ``threshold``. A client that cannot be asked gets a refusal."""
+    if threshold is None:
+        return NOT_ASKED
+    estimate = await engine.estimate(request)
+    if estimate is not None and estimate <= threshold:
+        return NOT_ASKED
+    what = _what(request)
+    if not can_elicit(ctx):
+        cost = "an unknown number of" if estimate is None else f"about {estimate:g}"
+        raise ToolError(
+            f"Not run: this request would use {cost} credits ({what}), and with {SETTING}="
+            f"{threshold:g} the user must confirm it, but this client cannot ask (it has no MCP "
+            "elicitation). Nothing was uploaded, created or paid. Ask for fewer or cheaper "
+            f"images, or the user may raise {SETTING}."
+        )
+    if estimate is None:
+        return Elicit(
+            f"The cost of this request is not known yet ({what}: no price known for this "
+            "model and resolution). Proceed?",
+            Proceed,
+        )
+    return Elicit(f"This will use about {estimate:g} credits ({what}). Proceed?", Proceed)
+
+
+def can_elicit(ctx: Context) -> bool:
+    """Whether the client declared form elicitation and this call can carry the question."""
+    caps = ctx.client_capabilities
+    form = caps.elicitation if caps is not None else None
+    # A bare ``elicitation: {}`` (before modes existed) means form; url-only does not.
+    if form is None or (form.form is None and form.url is not None):
+        return False
+    version = ctx.protocol_version
+    if version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION):
+        return True
+    return bool(ctx.session.can_send_request)  # older protocols ask over a back channel
+
+
+def refused(approval: Approval, tool: str) -> CallToolResult | None:
+    """The result of a call the user refused to pay for, or None when it may go ahead."""
+    if isinstance(approval, AcceptedElicitation) and approval.data.proceed:
+        return None
+    how = "cancelled the question" if approval.action == "cancel" else "declined"
+    text = (
+        f"Not run: asked to confirm this request's cost, the user {how}. Nothing was uploaded, "
+        f"created or paid. Do not call {tool} again for it unless the user asks."
+    )
+    # An error result: no task exists to show, and the call did not do what it was asked.
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
