@@ -179,3 +179,29 @@ def orientation(img: PILImage) -> int:
     except (OSError, SyntaxError, ValueError, struct.error):
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def reencode(data: bytes, fmt: str, max_side: int | None = None) -> tuple[bytes, int, int]:
+    """``data`` as a ``fmt`` image (a key of ``FORMATS``) shown as its EXIF orientation says,
+    downscaled so its longest side is at most ``max_side`` (never upscaled); the bytes, width
+    and height. A JPEG of an image with transparency is laid on white."""
+    _configure_pillow()
+    from PIL import Image, ImageOps
+
+    with _refused_as_not_an_image(), Image.open(io.BytesIO(data)) as opened:
+        _format(opened.format)
+        _check_pixels(opened.width, opened.height)
+        img = ImageOps.exif_transpose(opened)
+        img.load()
+    if max_side is not None and max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if fmt == "JPEG" and img.mode != "RGB":
+        rgba = img.convert("RGBA")
+        img = Image.new("RGB", rgba.size, (255, 255, 255))
+        img.paste(rgba, mask=rgba.getchannel("A"))
+    elif img.mode not in ("RGB", "RGBA", "L", "LA"):
+        img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else "RGB")
+    out = io.BytesIO()
+    options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+    img.save(out, format=fmt, **options)
+    return out.getvalue(), img.width, img.height

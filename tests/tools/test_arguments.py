@@ -32,6 +32,11 @@ UNKNOWN_ARGUMENT_CASES: dict[str, tuple[dict[str, Any], str, str]] = {
     "get_task": ({"task_id": "ig-0123456789ab", "wait": 0}, "wait", "wait_seconds"),
     "list_tasks": ({"limt": 5}, "limt", "limit"),
     "list_models": ({"capabilities": "edit"}, "capabilities", "capability"),
+    "save_image": (
+        {"image": "image://ig-0123456789ab/0", "path": "/nowhere/a.png", "max_size": 512},
+        "max_size",
+        "max_side",
+    ),
 }
 
 PROBLEM_MARKERS = ("pydantic", "errors.pydantic.dev", "validation error for", "Error executing")

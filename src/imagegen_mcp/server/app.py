@@ -21,7 +21,7 @@ from mcp.server.mcpserver.exceptions import (
 )
 from mcp.server.mcpserver.resources import BinaryResource, Resource
 from mcp.server.mcpserver.resources import ResourceTemplate as SdkTemplate
-from mcp.types import ToolAnnotations
+from mcp.types import NotificationParams, ToolAnnotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,7 +31,7 @@ from imagegen_mcp.server.runtime import image_inputs, open_engine
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.engine import callback_path
 from imagegen_mcp.service.poller import PollerConfig
-from imagegen_mcp.tools import catalog
+from imagegen_mcp.tools import catalog, files, roots
 from imagegen_mcp.tools import images as tools
 from imagegen_mcp.tools.arguments import strict_tool
 from imagegen_mcp.tools.images import AppState
@@ -115,6 +115,11 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
     free = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
     local = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
     listing = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
+    # Destructive: with overwrite=true it replaces an existing file (the hint is about what a
+    # call may do, so hosts may ask the user first); never without it.
+    writes = ToolAnnotations(
+        readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
+    )
     mcp: MCPServer[AppState] = MCPServer(
         "imagegen-mcp",
         version=__version__,
@@ -128,7 +133,12 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
             strict_tool(tools.get_task, annotations=free, title="Get task"),
             strict_tool(tools.list_tasks, annotations=local, title="List tasks"),
             strict_tool(catalog.list_models, annotations=listing, title="List image models"),
+            strict_tool(files.save_image, annotations=writes, title="Save image"),
         ],
+    )
+    # The client's roots are asked once per session and forgotten when it says they changed.
+    mcp._lowlevel_server.add_notification_handler(
+        roots.ROOTS_CHANGED, NotificationParams, roots.roots_changed
     )
 
     # Served by the streamable-HTTP app only (stdio has no routes); the SDK leaves custom routes

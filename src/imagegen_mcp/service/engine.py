@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
 
@@ -98,6 +99,11 @@ class TaskEngine:
                 stale_submit=polling.stale_submit,
             ),
         )
+
+    @property
+    def output_dir(self) -> Path:
+        """The folder results are saved in."""
+        return self.saver.output_dir
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[TaskEngine]:

@@ -83,6 +83,26 @@ class ImageInputs:
         self._allowed = tuple(d.resolve() for d in allowed_dirs)
         self._trusted = trusted_hosts  # the configured upstream hosts may be fetched directly
 
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """The folders local images may be read from (resolved)."""
+        return self._allowed
+
+    @property
+    def decoder(self) -> DecodeLimiter:
+        return self._decoder
+
+    def with_folders(self, extra: tuple[Path, ...]) -> ImageInputs:
+        """These inputs, also reading from ``extra`` (resolved folders: a client's roots), sharing
+        the decoder."""
+        if not extra:
+            return self
+        wider = ImageInputs(
+            engine=self._engine, allowed_dirs=(), trusted_hosts=self._trusted, decoder=self._decoder
+        )
+        wider._allowed = tuple(dict.fromkeys((*self._allowed, *extra)))
+        return wider
+
     async def as_url(self, spec: str, *, model: str, what: str = "reference image") -> str:
         """A URL the upstream can download for ``spec`` (an input for ``model``), uploading
         local data when needed."""

@@ -1,4 +1,5 @@
-"""Reading a file only if what was opened lies inside given folders.
+"""Reading a file only if what was opened lies inside given folders, and writing one only into
+a folder that, as opened, lies inside them.
 
 The check is made on the opened file, not on its name: a path is opened first (following
 links), then the real path of the open descriptor is checked against the folders. So a name
@@ -7,14 +8,16 @@ swapped for a link between a check and the open can never hand out another file'
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
 import stat
 import sys
 from pathlib import Path
 from typing import Literal
 
-Refusal = Literal["loop", "changed", "outside", "not_a_file", "too_large"]
+Refusal = Literal["loop", "changed", "outside", "excluded", "not_a_file", "too_large", "exists"]
 
 
 class ConfinementError(Exception):
@@ -66,3 +69,126 @@ def read_confined(path: Path, roots: tuple[Path, ...], limit: int) -> bytes:
             return fh.read(limit + 1)
     finally:
         os.close(fd)
+
+
+def write_confined(
+    target: Path,
+    data: bytes,
+    roots: tuple[Path, ...],
+    *,
+    overwrite: bool,
+    exclude: tuple[Path, ...] = (),
+) -> Path:
+    """Write ``data`` as the file ``target`` (absolute) if its folder lies inside one of
+    ``roots`` and none of ``exclude`` (resolved folders), creating missing folders only inside
+    them; the path written.
+
+    The folders are judged as opened, like ``read_confined``: the deepest existing one is opened
+    and its real path checked, missing ones are made and opened from it without following links,
+    and the file is written through that open folder, so a link swapped in cannot move the write
+    elsewhere. The bytes go to a temporary file first, then into place at once: ``os.replace``
+    when ``overwrite``, else a hard link, which fails if the name exists (no race can clobber).
+
+    Raises ``ConfinementError`` ("outside", "excluded", "not_a_file" for a folder on the way
+    that is not one, "exists" for an existing file without ``overwrite``) or ``OSError``.
+    """
+    if os.open not in os.supports_dir_fd:  # pragma: no cover  # Windows: judged by name
+        return _write_by_name(target, data, roots, overwrite=overwrite, exclude=exclude)
+    folder, missing = target.parent, list[str]()
+    while True:
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            break
+        except FileNotFoundError:
+            if folder.parent == folder:
+                raise
+            missing.insert(0, folder.name)
+            folder = folder.parent
+        except NotADirectoryError as exc:
+            raise ConfinementError("not_a_file", f"{folder} is not a folder") from exc
+    try:
+        real = _opened_path(fd, folder)
+        _check_folder(real, real.joinpath(*missing), roots, exclude)
+        for name in missing:  # each made and opened inside the one checked before it
+            # One made meanwhile is opened like any other: never through a link.
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        _write_in(fd, target.name, data, overwrite=overwrite)
+    finally:
+        os.close(fd)
+    return real.joinpath(*missing, target.name)
+
+
+def _check_folder(
+    real: Path, final: Path, roots: tuple[Path, ...], exclude: tuple[Path, ...]
+) -> None:
+    if not any(real.is_relative_to(root) for root in roots):
+        raise ConfinementError("outside", "outside the allowed folders", real_path=real)
+    if any(final.is_relative_to(folder) for folder in exclude):
+        raise ConfinementError("excluded", "inside a folder kept apart", real_path=final)
+
+
+def _write_in(fd: int, name: str, data: bytes, *, overwrite: bool) -> None:
+    """``data`` as ``name`` in the open folder ``fd``, all at once."""
+    tmp = f".{name[:100]}.{secrets.token_hex(6)}.part"
+    out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=fd)
+    try:
+        with os.fdopen(out, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            return
+        try:
+            os.link(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except FileExistsError as exc:
+            raise ConfinementError("exists", "already exists") from exc
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            _write_new(fd, name, data)  # FAT, some network shares: no link, still no clobber
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # gone when replaced into place
+            os.unlink(tmp, dir_fd=fd)
+
+
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+)
+
+
+def _write_new(fd: int, name: str, data: bytes) -> None:
+    """``data`` as a new file ``name`` in the open folder ``fd``, refused if the name exists."""
+    try:
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=fd)
+    except FileExistsError as exc:
+        raise ConfinementError("exists", "already exists") from exc
+    with os.fdopen(out, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_by_name(  # pragma: no cover
+    target: Path,
+    data: bytes,
+    roots: tuple[Path, ...],
+    *,
+    overwrite: bool,
+    exclude: tuple[Path, ...],
+) -> Path:
+    """``write_confined`` where folders cannot be held open: checked by resolved name."""
+    real = target.parent.resolve()
+    _check_folder(real, real, roots, exclude)
+    real.mkdir(parents=True, exist_ok=True)
+    written = real / target.name
+    if written.exists() and not overwrite:
+        raise ConfinementError("exists", "already exists")
+    tmp = real / f".{target.name[:100]}.{secrets.token_hex(6)}.part"
+    tmp.write_bytes(data)
+    os.replace(tmp, written)
+    return written

@@ -42,6 +42,7 @@ from imagegen_mcp.tools.params import (
 )
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
+from imagegen_mcp.tools.roots import inputs_for
 from imagegen_mcp.tools.views import (
     TaskList,
     TaskView,
@@ -125,7 +126,8 @@ async def generate_image(
         wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
         request = generate_request(state.default_model, prompt, wanted, reference_images)
-        urls = [await state.inputs.as_url(ref, model=request.model) for ref in reference_images]
+        inputs = await inputs_for(ctx, state.inputs) if reference_images else state.inputs
+        urls = [await inputs.as_url(ref, model=request.model) for ref in reference_images]
         request = request.model_copy(update={"image_urls": urls})
         task = await state.engine.submit(request, client_request_id=client_request_id)
         return await _wait_and_render(ctx, state, task, wait_seconds, preview)
@@ -176,7 +178,8 @@ async def edit_image(
         wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
         request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
-        base, mask_url = await state.inputs.edit_inputs(
+        inputs = await inputs_for(ctx, state.inputs)  # the client's roots too
+        base, mask_url = await inputs.edit_inputs(
             image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
         )
         request = request.model_copy(update={"image_urls": [base], "mask_url": mask_url})
