@@ -183,8 +183,9 @@ async def test_save_image_is_listed_with_a_small_definition(client: Client) -> N
     tool = tools["save_image"]
     assert tool.title == "Save image"
     assert tool.annotations is not None
-    assert tool.annotations.read_only_hint is False
-    assert tool.annotations.destructive_hint is True  # overwrite=true replaces a file
+    # Unset hints take the protocol's defaults: not read-only, destructive.
+    assert not tool.annotations.read_only_hint
+    assert tool.annotations.destructive_hint is not False  # overwrite=true replaces a file
     assert tool.annotations.open_world_hint is False
     assert len(tool.description or "") <= 300
     assert tool.input_schema["additionalProperties"] is False

@@ -43,7 +43,8 @@ async def test_tools_list_shows_four_tools_with_schemas(client: Client) -> None:
     assert "ctx" not in props
     assert tools["get_task"].annotations is not None
     assert tools["get_task"].annotations.read_only_hint is True
-    assert gen.annotations is not None and gen.annotations.idempotent_hint is False
+    assert gen.annotations is not None and not gen.annotations.idempotent_hint
+    assert gen.annotations.destructive_hint is False and not gen.annotations.read_only_hint
 
 
 @pytest.mark.parametrize(("size", "n"), [("1:1", 1), ("2:3", 2), ("1536x1024", 4)])

@@ -43,11 +43,12 @@ log = logging.getLogger(__name__)
 INSTRUCTIONS = """\
 Image generation and editing through EvoLink's image models (list_models shows them and what
 each takes: sizes, resolutions, qualities, n, references, options; pick one with `model`).
-generate_image and edit_image cost credits;
-they wait up to ~40 s and return saved file paths, small previews and image:// links. If a task
-is still running, call get_task(task_id) to keep waiting - never call generate_image again to
-check progress (that pays for a new task). list_tasks shows recent work. Every result is saved
-to disk automatically, even if you stop waiting."""
+generate_image and edit_image cost credits; they wait up to ~40 s and return saved file paths,
+small previews and image:// links. If a task is still running, call get_task(task_id) to keep
+waiting - never call generate_image again to check progress (that pays for a new task).
+save_image copies a result into the project (converted or downscaled if asked). list_tasks
+shows recent work and credits spent. Every result is saved to disk automatically, even if you
+stop waiting."""
 
 
 class TypedTemplate(SdkTemplate):
@@ -109,17 +110,15 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
 
     # Per-request INFO lines from the HTTP library would flood the host's log view (stderr).
     logging.getLogger("httpx2").setLevel(logging.WARNING)
-    paid = ToolAnnotations(
-        readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
-    )
-    free = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
+    # Hints left out take the protocol's defaults (not read-only, destructive, not idempotent,
+    # open world): every byte here is in every tools/list.
+    paid = ToolAnnotations(destructiveHint=False)
+    free = ToolAnnotations(readOnlyHint=True)
     local = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
     listing = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
     # Destructive: with overwrite=true it replaces an existing file (the hint is about what a
     # call may do, so hosts may ask the user first); never without it.
-    writes = ToolAnnotations(
-        readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
-    )
+    writes = ToolAnnotations(openWorldHint=False)
     mcp: MCPServer[AppState] = MCPServer(
         "imagegen-mcp",
         version=__version__,

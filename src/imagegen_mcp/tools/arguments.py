@@ -48,6 +48,11 @@ class StrictTool(Tool):
             cause = exc.__cause__
             if isinstance(cause, ValidationError):
                 raise ToolError(describe_problems(self.name, self.parameters, cause)) from cause
+            # The SDK puts "Error executing tool <name>: " before the server's own sentence;
+            # the agent already knows which tool it called.
+            prefix = f"Error executing tool {self.name}: "
+            if str(exc).startswith(prefix):
+                raise ToolError(str(exc).removeprefix(prefix)) from cause
             raise
 
 

@@ -21,8 +21,7 @@ async def list_models(
         str | None,
         Field(
             max_length=64,
-            description="Filter: generate, edit, edit-only, mask, n (>1 image), references, "
-            "a tier (4K), a family (seedream) or id prefix.",
+            description="e.g. edit, edit-only, mask, n, references, 4K, seedream, an id prefix.",
         ),
     ] = None,
 ) -> Annotated[CallToolResult, ModelList]:

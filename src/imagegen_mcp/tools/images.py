@@ -108,7 +108,7 @@ async def generate_image(
         list[ImageRef],
         Field(
             max_length=MAX_REFERENCES,
-            description="Input images: absolute paths, http(s) URLs, data: or image:// URIs.",
+            description="Paths, URLs, data: or image:// URIs.",
         ),
     ] = [],  # noqa: B006  # never mutated; a list default shows as [] in the schema
     options: OptionsArg = None,
@@ -116,9 +116,9 @@ async def generate_image(
     client_request_id: RequestId = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Generate images from a prompt, optionally from reference images, with any list_models
-    model, and save them (paths, previews, image:// links). COSTS CREDITS. If still running when
-    the wait ends, call get_task(task_id), never this again (that pays twice)."""
+    """Generate images from a prompt (and optional reference images) with any list_models model,
+    saved to disk. COSTS CREDITS. If still running when the wait ends, call get_task(task_id),
+    never this again."""
     async with _tool_errors():
         if (refusal := refused(approval, "generate_image")) is not None:
             return refusal
@@ -137,15 +137,13 @@ async def edit_image(
     prompt: Prompt,
     image: Annotated[
         ImageRef,
-        Field(description="Absolute path, http(s) URL, data: or image:// URI."),
+        Field(description="Path, URL, data: or image:// URI."),
     ],
     ctx: Context,
     approval: Annotated[Approval, Resolve(approve_edit)],
     mask: Annotated[
         ImageRef | None,
-        Field(
-            description="Region to change: transparent (PNG) or white pixels; the image's aspect."
-        ),
+        Field(description="Transparent or white = change."),
     ] = None,
     mask_region: Annotated[
         list[MaskRegion] | None,
@@ -168,9 +166,8 @@ async def edit_image(
     client_request_id: RequestId = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Edit one image as the prompt says, optionally only inside a mask, and save the results.
-    COSTS CREDITS. If still running when the wait ends, call get_task(task_id), never this
-    again (that pays twice)."""
+    """Edit one image as the prompt says, optionally inside a mask; results saved to disk. COSTS
+    CREDITS. If still running, call get_task(task_id), never this again."""
     async with _tool_errors():
         if (refusal := refused(approval, "edit_image")) is not None:
             return refusal
@@ -193,8 +190,8 @@ async def get_task(
     wait_seconds: WaitArg = None,
     preview: PreviewArg = "thumbnail",
 ) -> Annotated[CallToolResult, TaskView]:
-    """Status, progress and saved images of a task; waits up to wait_seconds. Free: use it to
-    keep waiting on a running task."""
+    """Status and saved images of a task; waits up to wait_seconds. Free: use it to keep
+    waiting."""
     async with _tool_errors():
         state = _state(ctx)
         task = await state.engine.get(task_id)
@@ -203,7 +200,7 @@ async def get_task(
 
 async def list_tasks(
     ctx: Context,
-    limit: Annotated[int, Field(ge=1, le=100, description="How many recent tasks.")] = 20,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
     status: Annotated[TaskStatus | None, Field(description="Only tasks in this status.")] = None,
 ) -> Annotated[CallToolResult, TaskList]:
     """Recent tasks (newest first), counts, and credits spent in the last 24 h. Free."""

@@ -24,7 +24,7 @@ Prompt = Annotated[
     Field(
         min_length=1,
         max_length=MAX_PROMPT_CHARS,
-        description="What to draw or change, in plain words.",
+        description="What to draw or change.",
     ),
 ]
 #: The vocabulary is one across models; list_models says which values each model takes.
@@ -35,22 +35,22 @@ ModelArg = Annotated[
     Field(
         max_length=64,
         pattern=r"^[A-Za-z0-9._-]+$",
-        description="A list_models id (default: the server's).",
+        description="A list_models id.",
     ),
 ]
 SizeArg = Annotated[
     str | None,
     Field(max_length=16, description="auto, a ratio (16:9) or pixels (1024x1536)."),
 ]
-TierArg = Annotated[Tier | None, Field(description="Output resolution tier.")]
-QualityArg = Annotated[Quality | None, Field(description="Rendering quality.")]
+TierArg = Annotated[Tier | None, Field()]
+QualityArg = Annotated[Quality | None, Field()]
 CountArg = Annotated[
     int | None,
     Field(ge=1, le=MAX_IMAGES_PER_TASK, description="Images per task, each paid."),
 ]
 OptionsArg = Annotated[
     dict[str, OptionValue] | None,
-    Field(max_length=16, description="The model's extras (list_models), e.g. seed."),
+    Field(max_length=16, description="Model extras, e.g. seed."),
 ]
 WaitArg = Annotated[
     float | None,
@@ -82,4 +82,4 @@ TaskId = Annotated[
         description="From generate_image or edit_image.",
     ),
 ]
-ImageRef = Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_ARG_CHARS)]
+ImageRef = Annotated[str, Field(max_length=MAX_IMAGE_ARG_CHARS)]  # "" is refused, in words

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from imagegen_mcp.errors import CREATE_NOT_SENT
 from imagegen_mcp.models import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
 from imagegen_mcp.service.engine import Spend
+
+#: A status in outputs: validated as ``TaskStatus``, published as a plain string (list_tasks'
+#: ``status`` argument lists the values once, rather than every output schema again).
+StatusOut = Annotated[TaskStatus, WithJsonSchema({"type": "string"})]
 
 # Output models: their docstrings would become schema text every agent pays for on every turn,
 # so they are described in comments.
@@ -36,7 +40,7 @@ class ErrorView(BaseModel):
 # What an agent acts on; ``next_step`` says what to do.
 class TaskView(BaseModel):
     task_id: str
-    status: TaskStatus
+    status: StatusOut
     progress: int
     credits_reserved: float
     error: ErrorView | None = None
@@ -46,7 +50,7 @@ class TaskView(BaseModel):
 
 class TaskSummary(BaseModel):
     task_id: str
-    status: TaskStatus
+    status: StatusOut
     progress: int
     model: str
     prompt: str
