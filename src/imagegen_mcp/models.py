@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_MODEL = "gpt-4o-image"
 #: The longest prompt any catalog model takes (gpt-image-2: 32,000 characters); each model's
@@ -71,7 +71,12 @@ CALLER_FIXABLE_CODES: frozenset[str] = frozenset(
 )
 
 
-class TaskRequest(BaseModel):
+class _Record(BaseModel):
+    # Validators are built on first use, not at import: a server answers tools/list sooner.
+    model_config = ConfigDict(defer_build=True)
+
+
+class TaskRequest(_Record):
     """What a caller asked for: everything needed to submit (or explain) one upstream task."""
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
@@ -92,7 +97,7 @@ class TaskRequest(BaseModel):
         return self.n if self.n is not None else 1
 
 
-class TaskError(BaseModel):
+class TaskError(_Record):
     """A failure attached to a task: upstream's code and message, and whether a retry may help."""
 
     code: str
@@ -100,7 +105,7 @@ class TaskError(BaseModel):
     retryable: bool
 
 
-class SavedImage(BaseModel):
+class SavedImage(_Record):
     """One result image, once it is safely on disk."""
 
     index: int
@@ -114,7 +119,7 @@ class SavedImage(BaseModel):
     remote_expires_at: datetime | None = None
 
 
-class Task(BaseModel):
+class Task(_Record):
     """One task as the store holds it."""
 
     id: str

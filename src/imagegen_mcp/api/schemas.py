@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Validators are built on first use, not at import: a server answers tools/list sooner.
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class TaskInfo(_Open):

@@ -7,7 +7,6 @@ refusal is one sentence that names what the model does take.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,8 @@ def model_spec(name: str) -> ModelSpec:
     models = catalog().models
     spec = models.get(name)
     if spec is None:
+        import difflib  # only for a refusal: not loaded at start-up
+
         close = difflib.get_close_matches(name, list(models), n=3, cutoff=0.4)
         hint = f" Closest: {', '.join(close)}." if close else ""
         raise InputError(
