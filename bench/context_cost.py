@@ -39,9 +39,11 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import anyio
 from mcp import Client
@@ -182,6 +184,11 @@ def make_content(kind: str, size: str, seed: int, folder: Path) -> Path:
     return path
 
 
+def serving(pixels: bytes) -> AbstractContextManager[object]:
+    """The in-process sandbox renders every generation as ``pixels`` meanwhile."""
+    return mock.patch("imagegen_mcp.sandbox.state.render_generation", return_value=pixels)
+
+
 # --- runs ------------------------------------------------------------------------------------
 
 
@@ -246,19 +253,25 @@ async def run_all(args: argparse.Namespace) -> tuple[list[Sample], list[PreviewS
                                 preview_quality_note="JPEG, quality 85 down to 40, then smaller",
                             )
                         )
-                        # End to end: a real task of this size whose saved files now hold the
-                        # realistic pixels; get_task renders what the agent would receive.
+                        # End to end: a real task of this size whose results the sandbox serves
+                        # as these realistic pixels (saved and verified as served; a file
+                        # changed after saving would be repaired from the upstream link), then
+                        # get_task renders what the agent would receive.
                         for n in COUNTS:
-                            made = await client.call_tool(
-                                "generate_image",
-                                {"prompt": f"{kind} {size} x{n}", "size": size, "n": n}
-                                | {"preview": "none"},
-                            )
+                            with serving(pixels):
+                                made = await client.call_tool(
+                                    "generate_image",
+                                    {"prompt": f"{kind} {size} x{n}", "size": size, "n": n}
+                                    | {"preview": "none"},
+                                )
                             data = made.structured_content
                             if made.is_error or data is None or data["status"] != "completed":
                                 raise RuntimeError(f"{kind} {size} x{n}: the task did not finish")
-                            for img in data["images"]:
-                                await anyio.Path(img["path"]).write_bytes(pixels)
+                            saved = [
+                                await anyio.Path(i["path"]).read_bytes() for i in data["images"]
+                            ]
+                            if any(file != pixels for file in saved):
+                                raise RuntimeError(f"{kind} {size} x{n}: not the realistic pixels")
                             for mode in args.modes:
                                 started = time.perf_counter()
                                 result = await client.call_tool(
