@@ -113,7 +113,11 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
                 # ``serve`` checked the database and folders first: this is rare, and each call
                 # says it in one line rather than the server dying without an answer.
                 log.exception("the task engine failed to open")
-                state.opening.failed(f"The server's task engine failed to open: {exc}")
+                reason = str(exc) if isinstance(exc, ImagegenError) else type(exc).__name__
+                state.opening.failed(
+                    f"The server's task engine failed to open: {' '.join(reason.split())} "
+                    "(the server log has details; restart the server once it is fixed)."
+                )
                 return
             state.opening.opened(engine, inputs)
             await stop.wait()
