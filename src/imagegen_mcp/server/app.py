@@ -1,17 +1,22 @@
 """MCP wiring: ``build_server(settings)`` - the tools, the resources and the upstream-callback
 route. Which transport serves it is the CLI's choice (``server.cli``; HTTP in ``server.http``).
 
-Nothing is opened at import time: the engine, store and HTTP client open in the lifespan.
+Nothing is opened at import time. The engine (store, HTTP client, poller) opens in a task the
+lifespan starts, so the server answers ``initialize`` and ``tools/list`` without waiting for it
+or even loading its code; every call that needs it waits for it (``tools.state``).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 from mcp import MCPError
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import (
@@ -27,16 +32,17 @@ from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp import __version__
 from imagegen_mcp.errors import ImagegenError, ImageNotFound, TaskNotFound
-from imagegen_mcp.server.runtime import image_inputs, open_engine
 from imagegen_mcp.server.settings import Settings
-from imagegen_mcp.service.engine import callback_path
-from imagegen_mcp.service.poller import PollerConfig
+from imagegen_mcp.service.wire import callback_path
 from imagegen_mcp.tools import catalog, files, roots
 from imagegen_mcp.tools import images as tools
 from imagegen_mcp.tools.arguments import strict_tool
-from imagegen_mcp.tools.images import AppState
 from imagegen_mcp.tools.previews import PreviewPolicy
+from imagegen_mcp.tools.state import AppState
 from imagegen_mcp.tools.views import image_uri
+
+if TYPE_CHECKING:
+    from imagegen_mcp.service.poller import PollerConfig
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,10 @@ def add_typed_template(mcp: MCPServer[Any], template: SdkTemplate) -> None:
     mcp._resource_manager._templates[template.uri_template] = template
 
 
+#: The module that loads the engine stack (imported by name, off the event loop).
+RUNTIME = "imagegen_mcp.server.runtime"
+
+
 class StateHolder:
     """Where the lifespan puts the open state, so the callback route can reach it: the SDK hands
     the lifespan's result to MCP handlers only, never to a custom HTTP route."""
@@ -89,24 +99,49 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
     """The MCP server; ``poller`` overrides the polling policy (tests use short intervals)."""
     holder = StateHolder()
 
+    async def run_engine(state: AppState, stop: anyio.Event) -> None:
+        """Open the engine, hand it to ``state``, keep it running until ``stop``, close it."""
+        async with AsyncExitStack() as stack:
+            try:
+                # The engine stack loads on a worker thread, so the event loop keeps answering.
+                await anyio.to_thread.run_sync(importlib.import_module, RUNTIME)
+                from imagegen_mcp.server.runtime import image_inputs, open_engine
+
+                engine = await stack.enter_async_context(open_engine(settings, poller=poller))
+                inputs = image_inputs(settings, engine)
+            except Exception as exc:
+                # ``serve`` checked the database and folders first: this is rare, and each call
+                # says it in one line rather than the server dying without an answer.
+                log.exception("the task engine failed to open")
+                reason = str(exc) if isinstance(exc, ImagegenError) else type(exc).__name__
+                state.opening.failed(
+                    f"The server's task engine failed to open: {' '.join(reason.split())} "
+                    "(the server log has details; restart the server once it is fixed)."
+                )
+                return
+            state.opening.opened(engine, inputs)
+            await stop.wait()
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with open_engine(settings, poller=poller) as engine:
-            state = AppState(
-                engine=engine,
-                inputs=image_inputs(settings, engine),
-                wait_seconds=settings.wait_seconds,
-                default_model=settings.default_model,
-                confirm_above=settings.confirm_above_credits,
-                preview=PreviewPolicy(
-                    max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
-                ),
-            )
+        state = AppState(
+            wait_seconds=settings.wait_seconds,
+            default_model=settings.default_model,
+            confirm_above=settings.confirm_above_credits,
+            preview=PreviewPolicy(
+                max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
+            ),
+        )
+        stop = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_engine, state, stop)
             holder.state = state
             try:
                 yield state
             finally:
                 holder.state = None
+                stop.set()
+        state.opening.closed()
 
     # Per-request INFO lines from the HTTP library would flood the host's log view (stderr).
     logging.getLogger("httpx2").setLevel(logging.WARNING)
@@ -151,7 +186,11 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
         if state is None:
             return JSONResponse({"ok": False}, status_code=503)
         # The body is unsigned: it only triggers a confirming GET, its content is ignored.
-        found = await state.engine.handle_callback(request.path_params["token"])
+        try:
+            engine = await state.engine()
+        except ImagegenError:
+            return JSONResponse({"ok": False}, status_code=503)
+        found = await engine.handle_callback(request.path_params["token"])
         return JSONResponse({"ok": found}, status_code=200 if found else 404)
 
     async def read_image(task_id: str, index: str) -> Resource:
@@ -164,7 +203,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
                 "image://<task_id>/<index> with index 0, 1, ... (image://recent lists them)."
             )
         try:
-            image, data = await state.engine.saved_image(task_id, int(index))
+            image, data = await (await state.engine()).saved_image(task_id, int(index))
         except (TaskNotFound, ImageNotFound) as exc:
             # The protocol's "resource not found" (-32602), saying what exists.
             raise ResourceNotFoundError(str(exc)) from None
@@ -194,7 +233,11 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
         if state is None:
             raise ResourceError("The server is not ready yet.")
         items: list[dict[str, Any]] = []
-        for task in await state.engine.recent(limit=50, status="completed"):
+        try:
+            engine = await state.engine()
+        except ImagegenError as exc:
+            raise ResourceError(str(exc)) from None
+        for task in await engine.recent(limit=50, status="completed"):
             for img in task.images:
                 items.append(
                     {

@@ -173,7 +173,7 @@ def serve(
     and nothing has been written to stdout, which stdio clients read as the protocol.
     With ``sandbox``, a built-in sandbox answers for EvoLink for as long as the server runs.
     """
-    from imagegen_mcp.server.runtime import check_startup
+    from imagegen_mcp.server.startup import check_startup
 
     anyio.run(check_startup, settings)
     if not sandbox:

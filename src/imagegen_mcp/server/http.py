@@ -16,8 +16,8 @@ from imagegen_mcp.netaddr import is_loopback, literal_address
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore, SessionScope
 from imagegen_mcp.server.settings import Settings
-from imagegen_mcp.service.engine import callback_path
 from imagegen_mcp.service.poller import PollerConfig
+from imagegen_mcp.service.wire import callback_path
 
 CALLBACK_PREFIX = callback_path("")
 

@@ -1,4 +1,7 @@
-"""Assembling the engine from settings: the one place that turns settings into plain values."""
+"""Assembling the engine from settings: the one place that turns settings into plain values.
+
+The whole engine stack loads with this module: ``serve`` imports it only once the server
+answers (``server.app``), and checks its start-up with ``server.startup``."""
 
 from __future__ import annotations
 
@@ -49,18 +52,6 @@ async def open_engine(
                 yield engine
     finally:
         await store.aclose()
-
-
-async def check_startup(settings: Settings) -> None:
-    """Open what serving needs once and close it again, so that a damaged state database or an
-    unusable image folder is one ``StorageError`` naming the fix before any transport starts
-    (inside the transport's lifespan it becomes a long traceback and no answer at all)."""
-    store = await TaskStore.open(settings.db_path)
-    await store.aclose()
-    saver = ImageSaver(settings.images_dir)
-    await saver.prepare()
-    # An existing folder may still refuse writes (read-only mount, permissions): try one.
-    saver.new_sink().discard()
 
 
 def image_inputs(settings: Settings, engine: TaskEngine) -> ImageInputs:

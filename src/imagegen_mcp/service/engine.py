@@ -25,8 +25,9 @@ from imagegen_mcp.errors import ImageNotFound, InputError, StorageError, TaskNot
 from imagegen_mcp.models import SavedImage, Task, TaskRequest, TaskStatus
 from imagegen_mcp.service.poller import Poller, PollerConfig
 from imagegen_mcp.service.saving import ResultSaver, SavingConfig
-from imagegen_mcp.service.submit import SubmitConfig, Submitter, callback_path
+from imagegen_mcp.service.submit import SubmitConfig, Submitter
 from imagegen_mcp.service.validation import check_request
+from imagegen_mcp.service.wire import callback_path
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
 

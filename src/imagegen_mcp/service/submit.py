@@ -33,7 +33,7 @@ from imagegen_mcp.errors import CREATE_NOT_SENT, AmbiguousCreate, UpstreamError
 from imagegen_mcp.models import Task, TaskError, TaskRequest
 from imagegen_mcp.service.statuses import upstream_status
 from imagegen_mcp.service.validation import model_spec, typical_duration
-from imagegen_mcp.service.wire import create_body
+from imagegen_mcp.service.wire import callback_path, create_body
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.intents import Intent
 from imagegen_mcp.storage.owner import current_owner, owner_gone
@@ -64,10 +64,6 @@ class _NotOurs(Exception):
 
 def new_task_id() -> str:
     return "ig-" + secrets.token_hex(6)
-
-
-def callback_path(token: str) -> str:
-    return f"/callbacks/evolink/{token}"
 
 
 def unanswered_create(cause: str, *, sent: bool) -> tuple[Literal["failed", "unknown"], TaskError]:

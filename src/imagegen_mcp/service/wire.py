@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from imagegen_mcp.catalog.spec import ModelSpec
 
 
+def callback_path(token: str) -> str:
+    """The server's route for the upstream's callback on one task (``callback_url``'s path)."""
+    return f"/callbacks/evolink/{token}"
+
+
 def _put(body: dict[str, Any], path: str, value: object) -> None:
     """Set ``value`` at a dotted ``path`` (``model_params.speed``), creating nested objects."""
     *parents, leaf = path.split(".")

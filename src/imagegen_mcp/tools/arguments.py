@@ -62,10 +62,15 @@ def strict_tool(
     tool = StrictTool.from_function(fn, title=title, annotations=annotations)
     loose = tool.fn_metadata.arg_model
     # Same name, so the published schema keeps its title; extra="forbid" also makes pydantic
-    # write additionalProperties: false into it.
+    # write additionalProperties: false into it. Its validator builds at the first call, not at
+    # every start (the schema published is the SDK's, below).
     strict = cast(
         "type[ArgModelBase]",
-        type(loose.__name__, (loose,), {"model_config": ConfigDict(extra="forbid")}),
+        type(
+            loose.__name__,
+            (loose,),
+            {"model_config": ConfigDict(extra="forbid", defer_build=True)},
+        ),
     )
     output = tool.fn_metadata.output_schema
     tool.fn_metadata = tool.fn_metadata.model_copy(

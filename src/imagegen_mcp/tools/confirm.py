@@ -11,7 +11,7 @@ The estimate is the engine's, the one the daily budget reserves.
 
 from __future__ import annotations
 
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
@@ -23,9 +23,11 @@ from pydantic import BaseModel, Field
 
 from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import OptionValue, TaskRequest
-from imagegen_mcp.service.engine import TaskEngine
 from imagegen_mcp.service.masks import MaskRegion
 from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
+
+if TYPE_CHECKING:
+    from imagegen_mcp.service.engine import TaskEngine
 
 SETTING = "IMAGEGEN_CONFIRM_ABOVE_CREDITS"
 #: From this protocol on, the SDK asks through ``InputRequiredResult`` (no back channel needed).
@@ -45,9 +47,10 @@ NOT_ASKED = Proceed(proceed=True)
 
 
 class Paying(Protocol):
-    """What the resolvers need of the tools' state (``tools.images.AppState``)."""
+    """What the resolvers need of the tools' state (``tools.state.AppState``)."""
 
-    engine: TaskEngine
+    async def engine(self) -> TaskEngine: ...
+
     default_model: str
     confirm_above: float | None  # IMAGEGEN_CONFIRM_ABOVE_CREDITS
 
@@ -74,7 +77,7 @@ async def approve_generate(
         request = generate_request(state.default_model, prompt, wanted, reference_images)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
-    return await ask_before_paying(ctx, state.engine, state.confirm_above, request)
+    return await ask_before_paying(ctx, await state.engine(), state.confirm_above, request)
 
 
 async def approve_edit(
@@ -97,7 +100,7 @@ async def approve_edit(
         request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
-    return await ask_before_paying(ctx, state.engine, state.confirm_above, request)
+    return await ask_before_paying(ctx, await state.engine(), state.confirm_above, request)
 
 
 # --- the question, and the answer ------------------------------------------------------------

@@ -14,9 +14,8 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from imagegen_mcp.errors import ImagegenError, InputError
-from imagegen_mcp.service.exports import export_image, export_target, read_saved
-from imagegen_mcp.tools.images import AppState
 from imagegen_mcp.tools.roots import client_folders
+from imagegen_mcp.tools.state import AppState
 
 _IMAGE_URI = re.compile(r"^image://(?P<task>[A-Za-z0-9_-]{1,64})/(?P<index>\d{1,6})$")
 
@@ -47,14 +46,18 @@ async def save_image(
 ) -> Annotated[CallToolResult, SavedFile]:
     """Copy a result to a file in the allowed folders or the client's roots, optionally
     converted and downscaled; never replaces a file unless overwrite. Free."""
+    # Loaded at the first call, not at start-up (it reaches the download and decoding code).
+    from imagegen_mcp.service.exports import export_image, export_target, read_saved
+
     state = ctx.request_context.lifespan_context
     assert isinstance(state, AppState)
     try:
         target, fmt = export_target(path, format)
+        engine, inputs = await state.opening.get()
         spec = image.strip()
         match = _IMAGE_URI.match(spec)
         if match is not None:
-            _saved, data = await state.engine.saved_image(match["task"], int(match["index"]))
+            _saved, data = await engine.saved_image(match["task"], int(match["index"]))
         elif "://" in spec or not os.path.isabs(spec):
             shown = spec[:80] + ("..." if len(spec) > 80 else "")
             raise InputError(
@@ -62,8 +65,8 @@ async def save_image(
                 "(list_tasks and image://recent show them) or the saved file's absolute path."
             )
         else:
-            data = await anyio.to_thread.run_sync(read_saved, spec, state.engine.output_dir)
-        folders = tuple(dict.fromkeys((*state.inputs.folders, *await client_folders(ctx))))
+            data = await anyio.to_thread.run_sync(read_saved, spec, engine.output_dir)
+        folders = tuple(dict.fromkeys((*inputs.folders, *await client_folders(ctx))))
         done = await export_image(
             data,
             target,
@@ -71,8 +74,8 @@ async def save_image(
             max_side=max_side,
             overwrite=overwrite,
             folders=folders,
-            output_dir=state.engine.output_dir,
-            decoder=state.inputs.decoder,
+            output_dir=engine.output_dir,
+            decoder=inputs.decoder,
         )
     except ImagegenError as exc:
         raise ToolError(str(exc)) from None

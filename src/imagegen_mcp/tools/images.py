@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -22,8 +21,6 @@ from imagegen_mcp.models import (
     Task,
     TaskStatus,
 )
-from imagegen_mcp.service.engine import TaskEngine
-from imagegen_mcp.service.inputs import ImageInputs
 from imagegen_mcp.service.masks import MaskRegion
 from imagegen_mcp.tools.confirm import Approval, approve_edit, approve_generate, refused
 from imagegen_mcp.tools.params import (
@@ -43,6 +40,7 @@ from imagegen_mcp.tools.params import (
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
 from imagegen_mcp.tools.roots import inputs_for
+from imagegen_mcp.tools.state import AppState
 from imagegen_mcp.tools.views import (
     TaskList,
     TaskView,
@@ -54,18 +52,6 @@ from imagegen_mcp.tools.views import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class AppState:
-    """What the tools need, opened once in the server's lifespan."""
-
-    engine: TaskEngine
-    inputs: ImageInputs
-    wait_seconds: float
-    preview: PreviewPolicy
-    default_model: str
-    confirm_above: float | None = None  # IMAGEGEN_CONFIRM_ABOVE_CREDITS (tools.confirm)
 
 
 def _state(ctx: Context) -> AppState:
@@ -126,10 +112,12 @@ async def generate_image(
         wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
         request = generate_request(state.default_model, prompt, wanted, reference_images)
-        inputs = await inputs_for(ctx, state.inputs) if reference_images else state.inputs
+        inputs = await state.inputs()
+        if reference_images:
+            inputs = await inputs_for(ctx, inputs)
         urls = [await inputs.as_url(ref, model=request.model) for ref in reference_images]
         request = request.model_copy(update={"image_urls": urls})
-        task = await state.engine.submit(request, client_request_id=client_request_id)
+        task = await (await state.engine()).submit(request, client_request_id=client_request_id)
         return await _wait_and_render(ctx, state, task, wait_seconds, preview)
 
 
@@ -175,12 +163,12 @@ async def edit_image(
         wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
         request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
-        inputs = await inputs_for(ctx, state.inputs)  # the client's roots too
+        inputs = await inputs_for(ctx, await state.inputs())  # the client's roots too
         base, mask_url = await inputs.edit_inputs(
             image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
         )
         request = request.model_copy(update={"image_urls": [base], "mask_url": mask_url})
-        task = await state.engine.submit(request, client_request_id=client_request_id)
+        task = await (await state.engine()).submit(request, client_request_id=client_request_id)
         return await _wait_and_render(ctx, state, task, wait_seconds, preview)
 
 
@@ -194,7 +182,7 @@ async def get_task(
     waiting."""
     async with _tool_errors():
         state = _state(ctx)
-        task = await state.engine.get(task_id)
+        task = await (await state.engine()).get(task_id)
         return await _wait_and_render(ctx, state, task, wait_seconds, preview)
 
 
@@ -205,7 +193,7 @@ async def list_tasks(
 ) -> Annotated[CallToolResult, TaskList]:
     """Recent tasks (newest first), counts, and credits spent in the last 24 h. Free."""
     async with _tool_errors():
-        engine = _state(ctx).engine
+        engine = await _state(ctx).engine()
         tasks = await engine.recent(limit=limit, status=status)
         counts = await engine.status_counts()
         spend = await engine.spend()
@@ -237,10 +225,11 @@ async def _wait_and_render(
             last = value
             await ctx.report_progress(value, 100, message=f"{t.id}: {stage}")
 
+    engine = await state.engine()
     if not task.is_terminal and wait > 0:
-        task = await state.engine.wait(task.id, wait, on_progress=report)
+        task = await engine.wait(task.id, wait, on_progress=report)
     # A saved file deleted or damaged since is downloaded again, or reported and left out.
-    task, problems = await state.engine.check_files(task)
+    task, problems = await engine.check_files(task)
     return await render(task, preview, state.preview, problems)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -26,7 +26,8 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp.types import ListRootsRequest, ListRootsResult, NotificationParams, Root
 from pydantic import ValidationError
 
-from imagegen_mcp.service.inputs import ImageInputs
+if TYPE_CHECKING:
+    from imagegen_mcp.service.inputs import ImageInputs
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from imagegen_mcp.errors import CREATE_NOT_SENT
 from imagegen_mcp.models import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
-from imagegen_mcp.service.engine import Spend
+
+if TYPE_CHECKING:
+    from imagegen_mcp.service.engine import Spend
 
 #: A status in outputs: validated as ``TaskStatus``, published as a plain string (list_tasks'
 #: ``status`` argument lists the values once, rather than every output schema again).

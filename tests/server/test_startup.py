@@ -1,0 +1,61 @@
+"""Start-up: the server answers before its engine opens, and only the engine's users wait."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from mcp import Client, MCPError
+
+from imagegen_mcp.server.app import build_server
+from imagegen_mcp.server.settings import Settings
+from tests.support.settings import FAST_POLLER
+
+#: Modules of the engine stack: none may load before the server can answer tools/list.
+ENGINE_STACK = (
+    "imagegen_mcp.server.runtime",
+    "imagegen_mcp.service.engine",
+    "imagegen_mcp.service.poller",
+    "imagegen_mcp.service.inputs",
+    "imagegen_mcp.service.exports",
+    "imagegen_mcp.api.client",
+    "imagegen_mcp.storage.db",
+)
+
+
+def test_what_serve_loads_before_answering_holds_none_of_the_engine_stack() -> None:
+    code = (
+        "import sys\n"
+        "import imagegen_mcp.server.cli, imagegen_mcp.server.startup, imagegen_mcp.server.app\n"
+        f"print(' '.join(m for m in {ENGINE_STACK!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.split() == [], proc.stdout
+
+
+async def test_an_engine_that_fails_to_open_leaves_the_list_and_says_why_on_each_call(
+    settings: Settings,
+) -> None:
+    # serve checks the database before any transport; a server built without that check (or
+    # one whose database broke in between) still answers, and each use says why in one line.
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.db_path.write_bytes(b"not a database, just bytes " * 200)
+    async with Client(build_server(settings, poller=FAST_POLLER)) as client:
+        assert len((await client.list_tools()).tools) == 6
+        listed = await client.call_tool("list_models", {"capability": "mask"})
+        assert not listed.is_error
+
+        result = await client.call_tool("list_tasks", {})
+        assert result.is_error
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert "\n" not in text
+        assert text.startswith("The server's task engine failed to open: ")
+        assert "damaged" in text
+
+        with pytest.raises(MCPError, match=r"task engine failed to open: .*damaged"):
+            await client.read_resource("image://recent")
+        with pytest.raises(MCPError, match=r"task engine failed to open: .*damaged"):
+            await client.read_resource("image://abc/0")
