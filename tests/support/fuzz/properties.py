@@ -51,7 +51,7 @@ _ACTIONABLE = re.compile(
     r"\b(call|pass|use|set|check|try|retry|retrying|change|rephrase|move|add|drop|mark|make|"
     r"downscale|re-encode|top up|wait|give|should|must|required|expected|only|not found|"
     r"no task|unknown|invalid|does not|cannot|can not|is not|isn't|refused|failed|too|longer|"
-    r"has no|larger|at most|at least|outside|malformed|unsupported|empty|exist)\b",
+    r"has no|larger|at most|at least|outside|malformed|unsupported|empty|exist|takes)\b",
     re.IGNORECASE,
 )
 
