@@ -25,15 +25,20 @@ from tests.server.conftest import bound_socket, serve_http
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-async def test_stdio_subprocess_generates_a_saved_image(sandbox: Sandbox, tmp_path: Path) -> None:
+def stdio_server(sandbox: Sandbox, home: Path) -> StdioServerParameters:
+    """The real server as a subprocess over stdio, on ``sandbox``."""
     env = {
         **os.environ,
         "EVOLINK_API_KEY": SANDBOX_API_KEY,
         "IMAGEGEN_API_BASE": sandbox.base_url,
         "IMAGEGEN_FILES_BASE": sandbox.base_url,
-        "IMAGEGEN_HOME": str(tmp_path / "home"),
+        "IMAGEGEN_HOME": str(home),
     }
-    params = StdioServerParameters(command=sys.executable, args=["-m", "imagegen_mcp"], env=env)
+    return StdioServerParameters(command=sys.executable, args=["-m", "imagegen_mcp"], env=env)
+
+
+async def test_stdio_subprocess_generates_a_saved_image(sandbox: Sandbox, tmp_path: Path) -> None:
+    params = stdio_server(sandbox, tmp_path / "home")
     with anyio.fail_after(60):
         async with Client(params) as client:
             tools = {t.name for t in (await client.list_tools()).tools}
@@ -62,14 +67,7 @@ async def test_every_waiting_call_over_stdio_reports_strictly_increasing_progres
 ) -> None:
     # Tasks of about a second, so each wait sees several progress readings.
     async with Sandbox(SandboxConfig(task_duration=1.2, seed=5)) as sandbox:
-        env = {
-            **os.environ,
-            "EVOLINK_API_KEY": SANDBOX_API_KEY,
-            "IMAGEGEN_API_BASE": sandbox.base_url,
-            "IMAGEGEN_FILES_BASE": sandbox.base_url,
-            "IMAGEGEN_HOME": str(tmp_path / "home"),
-        }
-        params = StdioServerParameters(command=sys.executable, args=["-m", "imagegen_mcp"], env=env)
+        params = stdio_server(sandbox, tmp_path / "home")
         with anyio.fail_after(60):
             async with Client(params) as client:
 
