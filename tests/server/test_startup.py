@@ -59,3 +59,14 @@ async def test_an_engine_that_fails_to_open_leaves_the_list_and_says_why_on_each
             await client.read_resource("image://recent")
         with pytest.raises(MCPError, match=r"task engine failed to open: .*damaged"):
             await client.read_resource("image://abc/0")
+
+
+async def test_with_the_question_on_a_failed_engine_is_still_one_line(settings: Settings) -> None:
+    settings = settings.model_copy(update={"confirm_above_credits": 1.0})
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.db_path.write_bytes(b"not a database, just bytes " * 200)
+    async with Client(build_server(settings, poller=FAST_POLLER)) as client:
+        result = await client.call_tool("generate_image", {"prompt": "a kite"})
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text.startswith("The server's task engine failed to open: ") and "\n" not in text

@@ -81,6 +81,7 @@ def test_an_unknown_model_is_refused_with_the_closest_names() -> None:
         ),
         ({"model": "mj-v7", "n": 1}, ["makes 4 images"]),
         ({"model": "mj-v7", "size": "16:9", "prompt": "a ship --ar 3:2"}, ["once"]),
+        ({"model": "mj-v7", "size": "16:9", "prompt": "a ship --aspect 3:2"}, ["once"]),
         ({"model": "qwen-image-edit"}, ["only edits images", "1-3"]),
         ({"model": "z-image-turbo", "image_urls": [URL]}, ["text-to-image only"]),
         ({"model": "grok-imagine-image-2.0", "image_urls": [URL] * 4}, ["at most 3"]),

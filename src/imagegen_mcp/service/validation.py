@@ -272,7 +272,12 @@ def check_request(
     n = _check_count(spec, request, implied, refs)
     if size is not None:
         _check_size(spec, size, n)
-        if spec.size is not None and spec.size.field == "--ar" and "--ar" in request.prompt:
+        words = request.prompt.split()
+        if (
+            spec.size is not None
+            and spec.size.field == "--ar"
+            and {"--ar", "--aspect"} & set(words)
+        ):
             raise InputError(
                 "Give the aspect ratio once: as size, or as --ar in the prompt, not both."
             )

@@ -77,7 +77,7 @@ async def approve_generate(
         request = generate_request(state.default_model, prompt, wanted, reference_images)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
-    return await ask_before_paying(ctx, await state.engine(), state.confirm_above, request)
+    return await ask_before_paying(ctx, await _engine(state), state.confirm_above, request)
 
 
 async def approve_edit(
@@ -100,7 +100,16 @@ async def approve_edit(
         request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
-    return await ask_before_paying(ctx, await state.engine(), state.confirm_above, request)
+    return await ask_before_paying(ctx, await _engine(state), state.confirm_above, request)
+
+
+async def _engine(state: Paying) -> TaskEngine:
+    # A failed or unfinished engine opening is the server's one line, as in the tool body (not
+    # "not asked": the body could then pay without the question once the engine opens).
+    try:
+        return await state.engine()
+    except ImagegenError as exc:
+        raise ToolError(str(exc)) from None
 
 
 # --- the question, and the answer ------------------------------------------------------------
