@@ -5,6 +5,7 @@ Per-model rules live in the catalog (``imagegen_mcp.catalog``), never here.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
@@ -90,6 +91,11 @@ class TaskRequest(_Record):
     image_urls: list[str] = Field(default_factory=list, max_length=MAX_REFERENCES)
     mask_url: str | None = None
     kind: Literal["generate", "edit"] = "generate"
+
+    def priced_as(self) -> tuple[str, str | None, str | None, str]:
+        """What the upstream's price depends on: model, tier, quality and extras. A charge seen
+        for one of these is no estimate for another (gpt-image-2's high quality costs ~36x low)."""
+        return (self.model, self.resolution, self.quality, json.dumps(self.options, sort_keys=True))
 
     @property
     def count(self) -> int:

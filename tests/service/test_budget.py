@@ -129,8 +129,11 @@ async def test_charges_are_learned_per_resolution(tmp_path: Path) -> None:
             credits_reserved=3.0,
             estimated_time=None,
         )
-        assert await store.credits_per_image("krea-2-turbo", "1K") == 3.0
-        assert await store.credits_per_image("krea-2-turbo", "2K") is None
+        assert await store.credits_per_image(request.priced_as()) == 3.0
+        other_tier = request.model_copy(update={"resolution": "2K"})
+        assert await store.credits_per_image(other_tier.priced_as()) is None
+        other_extras = request.model_copy(update={"options": {"seed": 1}})
+        assert await store.credits_per_image(other_extras.priced_as()) is None
     finally:
         await store.aclose()
 

@@ -93,7 +93,7 @@ class Submitter:
     notify: Callable[[str], None]  # a task changed: wake whoever waits for it
     config: SubmitConfig
     #: Credits per image last charged, per model and tier: the budget's estimate for the next.
-    _credits_per_image: dict[tuple[str, str | None], float] = field(
+    _credits_per_image: dict[tuple[str, str | None, str | None, str], float] = field(
         default_factory=dict, init=False
     )
     _pricing: dict[str, anyio.Lock] = field(default_factory=dict, init=False)
@@ -113,12 +113,13 @@ class Submitter:
             return await self._submit(request, client_request_id, estimate)
 
     async def estimate(self, request: TaskRequest) -> float | None:
-        """Credits the request should reserve: the last charge seen for its model and tier
-        (here or in the store, so it survives restarts), else the catalog's price, else unknown."""
-        key = (request.model, request.resolution)
+        """Credits the request should reserve: the last charge seen for its model, tier, quality
+        and extras (here or in the store, so it survives restarts), else the catalog's price,
+        else unknown."""
+        key = request.priced_as()
         per_image = self._credits_per_image.get(key)
         if per_image is None:
-            per_image = await self.store.credits_per_image(*key)
+            per_image = await self.store.credits_per_image(key)
             if per_image is not None:
                 self._credits_per_image[key] = per_image
         if per_image is not None:
@@ -234,7 +235,7 @@ class Submitter:
     async def _accepted(self, task: Task, up: UpstreamTask) -> Task:
         reserved = up.usage.credits_reserved or 0.0
         if reserved:
-            key = (task.request.model, task.request.resolution)
+            key = task.request.priced_as()
             self._credits_per_image[key] = reserved / task.request.count
         # A create answered as finished (or failed) is confirmed by the first poll.
         status: Literal["pending", "processing"] = (

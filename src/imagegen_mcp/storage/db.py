@@ -271,9 +271,11 @@ class TaskStore:
 
         return await self._run(_counts)
 
-    async def credits_per_image(self, model: str, resolution: str | None) -> float | None:
-        """What the upstream last reserved per image for ``model`` (any process's tasks)."""
-        return await self._run(lambda: credits_per_image(self._conn, model, resolution))
+    async def credits_per_image(
+        self, priced_as: tuple[str, str | None, str | None, str]
+    ) -> float | None:
+        """What the upstream last charged per image for requests priced alike (any process)."""
+        return await self._run(lambda: credits_per_image(self._conn, priced_as))
 
     async def spent_since(self, since: float) -> float:
         return await self._run(lambda: spent_since(self._conn, since))

@@ -58,14 +58,16 @@ def spent_since(conn: sqlite3.Connection, since: float) -> float:
     return float(row[0])
 
 
-def credits_per_image(conn: sqlite3.Connection, model: str, resolution: str | None) -> float | None:
-    """What the upstream last reserved per image for ``model`` at ``resolution`` (tiers are
-    priced differently), from any process's tasks."""
+def credits_per_image(
+    conn: sqlite3.Connection, priced_as: tuple[str, str | None, str | None, str]
+) -> float | None:
+    """What the upstream last reserved per image for a request priced as ``priced_as`` (model,
+    tier, quality, extras: ``TaskRequest.priced_as``), from any process's tasks."""
     row = conn.execute(
         """SELECT credits_reserved / n FROM tasks WHERE model = ? AND resolution IS ?
-           AND upstream_id IS NOT NULL AND credits_reserved > 0
+           AND quality IS ? AND options = ? AND upstream_id IS NOT NULL AND credits_reserved > 0
            ORDER BY submitted_at DESC LIMIT 1""",
-        (model, resolution),
+        priced_as,
     ).fetchone()
     return None if row is None else float(row[0])
 
@@ -148,7 +150,7 @@ def record_intent(conn: sqlite3.Connection, now: float, intent: Intent) -> tuple
                 request.resolution,
                 request.quality,
                 request.count,
-                json.dumps(request.options),
+                json.dumps(request.options, sort_keys=True),
                 json.dumps(request.image_urls),
                 request.mask_url,
                 intent.credits_estimate or 0.0,
