@@ -197,3 +197,19 @@ def test_only_existing_file_folders_count_as_roots(tmp_path: Path) -> None:
         Root(uri=tmp_path.as_uri()),  # a duplicate
     ]
     assert folders_of(roots) == (tmp_path.resolve(), (tmp_path / "with space").resolve())
+
+
+async def test_roots_of_a_client_on_another_machine_open_nothing(
+    settings: Settings, project: Path
+) -> None:
+    # A non-loopback HTTP bind: the client's roots name folders on its own disk, not ours.
+    roots = Roots(project)
+    server = build_server(settings, poller=FAST_POLLER, trust_roots=False)
+    async with Client(server, mode="legacy", list_roots_callback=roots) as client:
+        uri = await result_uri(client)
+        refused = await save(client, uri, project / "boat.png")
+        assert refused.is_error and "outside" in text_of(refused)
+        read = await reference(client, picture(project / "ref.png"))
+        assert read.is_error
+    assert roots.asked == 0
+    assert not (project / "boat.png").exists()

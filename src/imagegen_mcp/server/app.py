@@ -95,8 +95,12 @@ class StateHolder:
     state: AppState | None = None
 
 
-def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> MCPServer[AppState]:
-    """The MCP server; ``poller`` overrides the polling policy (tests use short intervals)."""
+def build_server(
+    settings: Settings, *, poller: PollerConfig | None = None, trust_roots: bool = True
+) -> MCPServer[AppState]:
+    """The MCP server; ``poller`` overrides the polling policy (tests use short intervals).
+    ``trust_roots``: clients run on this machine (stdio, a loopback bind), so the folders their
+    MCP roots name are folders here and may be read and written like the allowed ones."""
     holder = StateHolder()
 
     async def run_engine(state: AppState, stop: anyio.Event) -> None:
@@ -128,6 +132,7 @@ def build_server(settings: Settings, *, poller: PollerConfig | None = None) -> M
             wait_seconds=settings.wait_seconds,
             default_model=settings.default_model,
             confirm_above=settings.confirm_above_credits,
+            trust_roots=trust_roots,
             preview=PreviewPolicy(
                 max_bytes=settings.preview_max_bytes, max_side=settings.preview_max_side
             ),

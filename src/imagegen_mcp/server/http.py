@@ -109,7 +109,8 @@ def http_app(
     # reached by the upstream under any name, and only triggers a confirming GET.
     # An event store makes each call's SSE stream resumable: a client that lost its connection
     # reconnects with Last-Event-ID (after the SSE retry delay) and still gets the result.
-    app = build_server(settings, poller=poller).streamable_http_app(
+    # Roots name folders on the client's machine: only a loopback bind's clients share ours.
+    app = build_server(settings, poller=poller, trust_roots=is_loopback(host)).streamable_http_app(
         json_response=False,
         transport_security=host_security(settings, host),
         host=host,

@@ -47,7 +47,11 @@ def _connection_state(session: Any) -> dict[str, Any] | None:
 
 
 async def client_folders(ctx: Context) -> tuple[Path, ...]:
-    """The client's roots as resolved existing folders; () when it has none or cannot say."""
+    """The client's roots as resolved existing folders; () when it has none or cannot say, and
+    when the client is not on this machine (roots name folders on the client's own disk: a
+    remote HTTP client's ``file:///`` must not open the server's)."""
+    if not getattr(ctx.request_context.lifespan_context, "trust_roots", False):
+        return ()
     session = ctx.session
     capabilities = session.client_capabilities
     if capabilities is None or capabilities.roots is None or not session.can_send_request:

@@ -68,6 +68,8 @@ class AppState:
     preview: PreviewPolicy
     default_model: str
     confirm_above: float | None = None  # IMAGEGEN_CONFIRM_ABOVE_CREDITS (tools.confirm)
+    #: The client runs on this machine (stdio, loopback HTTP): its MCP roots are our folders.
+    trust_roots: bool = False
     opening: Opening = field(default_factory=Opening)
 
     async def engine(self) -> TaskEngine:
