@@ -197,3 +197,26 @@ def test_the_setting_must_be_a_positive_number(monkeypatch: pytest.MonkeyPatch, 
         load_settings()
     monkeypatch.setenv("IMAGEGEN_CONFIRM_ABOVE_CREDITS", "2.5")
     assert load_settings().confirm_above_credits == 2.5
+
+
+@pytest.mark.parametrize("confirm", [None, THRESHOLD])
+async def test_a_request_over_the_daily_budget_is_refused_before_upload_and_unasked(
+    sandbox: Sandbox, tmp_path: Path, confirm: float | None
+) -> None:
+    settings = make_settings(
+        sandbox, tmp_path / "home", confirm_above_credits=confirm, max_credits_per_day=1.0
+    )
+    reference = tmp_path / "reference.png"
+    Image.new("RGB", (256, 256), (20, 40, 200)).save(reference)
+    user = User("accept")
+    server = build_server(settings, poller=FAST_POLLER)
+    async with Client(server, elicitation_callback=user) as client:
+        for tool, args in (
+            ("generate_image", {"reference_images": [str(reference)]}),
+            ("edit_image", {"image": str(reference)}),
+        ):
+            result = await client.call_tool(tool, {"prompt": "a blue kite", **args})
+            assert result.is_error and "Daily credit budget reached" in text_of(result)
+            assert "needs about 2.5" in text_of(result)  # gpt-4o-image's catalog price
+    assert user.asked == []
+    assert (sandbox.counters.uploads, sandbox.counters.create_requests) == (0, 0)

@@ -285,6 +285,8 @@ async def _job(args: argparse.Namespace) -> int:
             references=1 if editing else len(args.ref),
             mask=editing and args.mask is not None,
         )
+        if args.request_id is None:
+            await engine.check_budget(request)
         if editing:
             base, mask = await inputs.edit_inputs(
                 args.image, model=request.model, mask=args.mask, invert=args.mask_invert

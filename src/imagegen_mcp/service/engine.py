@@ -21,7 +21,13 @@ from pathlib import Path
 import anyio
 
 from imagegen_mcp.api.client import EvoLinkClient
-from imagegen_mcp.errors import ImageNotFound, InputError, StorageError, TaskNotFound
+from imagegen_mcp.errors import (
+    BudgetExceeded,
+    ImageNotFound,
+    InputError,
+    StorageError,
+    TaskNotFound,
+)
 from imagegen_mcp.models import SavedImage, Task, TaskRequest, TaskStatus
 from imagegen_mcp.service.poller import Poller, PollerConfig
 from imagegen_mcp.service.saving import ResultSaver, SavingConfig
@@ -30,6 +36,7 @@ from imagegen_mcp.service.validation import check_request
 from imagegen_mcp.service.wire import callback_path
 from imagegen_mcp.storage.db import TaskStore
 from imagegen_mcp.storage.files import ImageSaver
+from imagegen_mcp.storage.intents import over_budget
 
 __all__ = ["EngineConfig", "ProgressCallback", "Spend", "TaskEngine", "callback_path"]
 
@@ -139,6 +146,17 @@ class TaskEngine:
         daily budget reserves for it. None: not known yet (no catalog price, no charge seen for
         its model and tier)."""
         return await self._submitter.estimate(request)
+
+    async def check_budget(self, request: TaskRequest) -> None:
+        """Refuse (``BudgetExceeded``) a request the daily budget certainly cannot take, before
+        its inputs are uploaded; the create's own check stays the one that reserves."""
+        budget = self.config.daily_budget
+        if budget is None:
+            return
+        estimate = await self.estimate(request)
+        refusal = over_budget(await self.store.spent_in_budget_window(), budget, estimate)
+        if refusal is not None:
+            raise BudgetExceeded(refusal)
 
     async def spend(self) -> Spend:
         return Spend(await self.store.spent_in_budget_window(), self.config.daily_budget)

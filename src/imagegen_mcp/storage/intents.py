@@ -72,18 +72,26 @@ def credits_per_image(
     return None if row is None else float(row[0])
 
 
+def over_budget(spent: float, budget: float, estimate: float | None) -> str | None:
+    """Why a request estimated at ``estimate`` credits does not fit, or None when it does."""
+    if spent >= budget or (estimate is not None and spent + estimate > budget):
+        needs = "" if estimate is None else f"; this request needs about {estimate:g}"
+        return (
+            f"Daily credit budget reached: {spent:g} of {budget:g} credits used in the last "
+            f"24 hours{needs}. Wait, or raise IMAGEGEN_MAX_CREDITS_PER_DAY."
+        )
+    return None
+
+
 def _check_budget(conn: sqlite3.Connection, now: float, intent: Intent, budget: float) -> None:
     """The credits reserved in any 24 h exceed the budget by at most one task's cost: a task is
     refused once the budget is spent, or when its estimate does not fit; while a model's price
     is unknown only one create for it may be in flight (its answer tells the price)."""
     spent = spent_since(conn, now - BUDGET_WINDOW)
     estimate = intent.credits_estimate
-    if spent >= budget or (estimate is not None and spent + estimate > budget):
-        needs = "" if estimate is None else f"; this request needs about {estimate:g}"
-        raise BudgetExceeded(
-            f"Daily credit budget reached: {spent:g} of {budget:g} credits used in the last "
-            f"24 hours{needs}. Wait, or raise IMAGEGEN_MAX_CREDITS_PER_DAY."
-        )
+    refusal = over_budget(spent, budget, estimate)
+    if refusal is not None:
+        raise BudgetExceeded(refusal)
     if estimate is None:
         busy = conn.execute(
             """SELECT 1 FROM tasks WHERE model = ? AND status = 'submitting'

@@ -21,7 +21,7 @@ from mcp.types import CallToolResult, TextContent
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.errors import BudgetExceeded, ImagegenError
 from imagegen_mcp.models import OptionValue, TaskRequest
 from imagegen_mcp.service.masks import MaskRegion
 from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
@@ -127,6 +127,10 @@ async def ask_before_paying(
     when it costs no more than ``threshold``. A client that cannot be asked gets a refusal."""
     if threshold is None:
         return NOT_ASKED
+    try:
+        await engine.check_budget(request)
+    except BudgetExceeded:
+        return NOT_ASKED  # the tool body refuses it, before any upload: no question for it
     estimate = await engine.estimate(request)
     if estimate is not None and estimate <= threshold:
         return NOT_ASKED

@@ -112,6 +112,8 @@ async def generate_image(
         wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
         request = generate_request(state.default_model, prompt, wanted, reference_images)
+        if client_request_id is None:  # a repeat of a known id pays nothing: the store decides
+            await (await state.engine()).check_budget(request)
         inputs = await state.inputs()
         if reference_images:
             inputs = await inputs_for(ctx, inputs)
@@ -163,6 +165,8 @@ async def edit_image(
         wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
         request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
+        if client_request_id is None:  # a repeat of a known id pays nothing: the store decides
+            await (await state.engine()).check_budget(request)
         inputs = await inputs_for(ctx, await state.inputs())  # the client's roots too
         base, mask_url = await inputs.edit_inputs(
             image, model=request.model, mask=mask, regions=mask_region, invert=mask_invert
