@@ -138,6 +138,15 @@ def test_the_image_count_follows_the_model() -> None:
     assert check_request(request(model="gpt-image-2")).n == 1
 
 
+def test_midjourney_limits_count_references_before_they_are_uploaded() -> None:
+    # 960 characters fit mj-v8.1's 1,024 alone; with room for one upload's link they do not.
+    prompt = "x" * 960
+    with pytest.raises(InputError, match="1,024"):
+        check_request(request(model="mj-v8.1", prompt=prompt), inputs=["/home/me/cat.png"])
+    url = "https://example.com/c.png"
+    assert check_request(request(model="mj-v8.1", prompt=prompt), inputs=[url]).n == 4
+
+
 def test_midjourney_limits_count_the_references_and_ratio_sent_in_the_prompt() -> None:
     long_url = "https://files.example.com/" + "a" * 900 + ".png"
     message = refused(model="mj-v8.1", prompt="x" * 100, image_urls=[long_url], size="16:9")

@@ -139,3 +139,19 @@ async def test_an_input_image_of_sides_the_model_cannot_take_is_refused_before_u
         assert result.is_error
         assert "sides of 384-3072 px" in text_of(result) and "300x200" in text_of(result)
     assert (sandbox.counters.uploads, sandbox.counters.create_requests) == (0, 0)
+
+
+async def test_a_midjourney_prompt_too_long_with_its_reference_links_is_refused_before_upload(
+    client: Client, sandbox: Sandbox, settings: Settings
+) -> None:
+    [reference] = references(catalog_spec("qwen-image-edit"), settings.home.parent)
+    result = await client.call_tool(
+        "generate_image",
+        {"model": "mj-v8.1", "prompt": "x" * 1003, "reference_images": [reference]},
+    )
+    assert result.is_error and "1,024" in text_of(result)
+    assert (sandbox.counters.uploads, sandbox.counters.create_requests) == (0, 0)
+
+
+def catalog_spec(model: str) -> ModelSpec:
+    return next(spec for spec in MODELS if spec.id == model)

@@ -282,7 +282,7 @@ async def _job(args: argparse.Namespace) -> int:
         # Checked before anything is uploaded or paid.
         request = check_request(
             request,
-            references=1 if editing else len(args.ref),
+            inputs=[args.image] if editing else args.ref,
             mask=editing and args.mask is not None,
         )
         if args.request_id is None:

@@ -7,7 +7,7 @@ refusal is one sentence that names what the model does take.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from imagegen_mcp.catalog import catalog, parse_pixels, parse_ratio
@@ -33,6 +33,14 @@ def model_spec(name: str) -> ModelSpec:
             f"all {len(models)}."
         )
     return spec
+
+
+def _link_room(value: str) -> str:
+    """What an input will take in a prompt: a URL itself, anything else an upload's link."""
+    value = value.strip()
+    if value.lower().startswith(("http://", "https://")):
+        return value
+    return "x" * UPLOADED_URL_ROOM
 
 
 def typical_duration(model: str) -> float | None:
@@ -254,16 +262,23 @@ def _check_prompt(spec: ModelSpec, prompt: str) -> None:
         )
 
 
+#: Room for the link of one uploaded input in a prompt that carries its references (Midjourney):
+#: more than a files-API URL takes, so a prompt checked before the upload still fits after it.
+UPLOADED_URL_ROOM = 160
+
+
 def check_request(
-    request: TaskRequest, *, references: int | None = None, mask: bool | None = None
+    request: TaskRequest, *, inputs: Sequence[str] | None = None, mask: bool | None = None
 ) -> TaskRequest:
     """The request with its size normalised, n resolved and options typed; or ``InputError``.
 
-    ``references`` / ``mask`` say what the caller is about to upload (before the URLs exist);
-    by default the request's own ``image_urls`` / ``mask_url`` are counted.
+    ``inputs`` / ``mask`` say what the caller is about to upload (before the URLs exist): the
+    input images as given (an http(s) URL goes as it is; anything else becomes an upload link
+    of at most ``UPLOADED_URL_ROOM`` characters). By default the request's own ``image_urls`` /
+    ``mask_url`` are counted.
     """
     spec = model_spec(request.model)
-    refs = len(request.image_urls) if references is None else references
+    refs = len(request.image_urls) if inputs is None else len(inputs)
     has_mask = request.mask_url is not None if mask is None else mask
     _check_prompt(spec, request.prompt)
     _check_references(spec, request, refs, has_mask)
@@ -283,7 +298,8 @@ def check_request(
             )
     _check_choices(spec, request)
     checked = request.model_copy(update={"size": size, "n": n, "options": options})
-    sent = wire_prompt(spec, checked)
+    links = checked.image_urls if inputs is None else [_link_room(value) for value in inputs]
+    sent = wire_prompt(spec, checked.model_copy(update={"image_urls": links}))
     if sent != request.prompt:  # Midjourney: references and --ar travel in the prompt
         _check_prompt(spec, sent)
     return checked

@@ -89,6 +89,7 @@ async def approve_edit(
     quality: str | None,
     n: int | None,
     options: dict[str, OptionValue] | None,
+    image: str,
     mask: str | None,
     mask_region: list[MaskRegion] | None,
 ) -> Elicit[Proceed] | Proceed:
@@ -97,7 +98,7 @@ async def approve_edit(
         return NOT_ASKED
     wanted = Choice(model, size, resolution, quality, n, options)
     try:
-        request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
+        request = edit_request(state.default_model, prompt, wanted, image, mask, mask_region)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
     return await ask_before_paying(ctx, await _engine(state), state.confirm_above, request)

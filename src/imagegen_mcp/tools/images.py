@@ -164,7 +164,7 @@ async def edit_image(
         state = _state(ctx)
         wanted = Choice(model, size, resolution, quality, n, options)
         # Checked before anything is uploaded or paid.
-        request = edit_request(state.default_model, prompt, wanted, mask, mask_region)
+        request = edit_request(state.default_model, prompt, wanted, image, mask, mask_region)
         if client_request_id is None:  # a repeat of a known id pays nothing: the store decides
             await (await state.engine()).check_budget(request)
         inputs = await inputs_for(ctx, await state.inputs())  # the client's roots too

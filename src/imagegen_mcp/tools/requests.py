@@ -42,15 +42,17 @@ def generate_request(
     default_model: str, prompt: str, choice: Choice, reference_images: list[str]
 ) -> TaskRequest:
     request = choice.request(default_model, prompt, "generate")
-    return check_request(request, references=len(reference_images))
+    return check_request(request, inputs=reference_images)
 
 
 def edit_request(
     default_model: str,
     prompt: str,
     choice: Choice,
+    image: str,
     mask: str | None,
     mask_region: list[MaskRegion] | None,
 ) -> TaskRequest:
     masked = mask is not None or bool(mask_region)
-    return check_request(choice.request(default_model, prompt, "edit"), references=1, mask=masked)
+    request = choice.request(default_model, prompt, "edit")
+    return check_request(request, inputs=[image], mask=masked)
