@@ -195,3 +195,25 @@ def test_without_hard_links_a_new_file_is_still_never_written_over(
         write_confined(tmp_path / "x.png", b"two", roots, overwrite=False)
     assert written.read_bytes() == b"one"
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
+
+
+def test_a_folder_kept_apart_is_known_by_identity_not_by_its_name(tmp_path: Path) -> None:
+    # On a case-insensitive disk (macOS, Windows) "IMAGES" is the folder "images": a check of
+    # names would let a write in. Another name for the same folder (here a link the exclusion
+    # is given by) stands in for that on this file system.
+    inside = tmp_path / "in"
+    (inside / "images" / "day").mkdir(parents=True)
+    alias = tmp_path / "IMAGES"
+    alias.symlink_to(inside / "images", target_is_directory=True)
+    roots = (inside.resolve(),)
+    for refused in (inside / "images" / "x.png", inside / "images" / "day" / "new" / "x.png"):
+        with pytest.raises(ConfinementError, match="kept apart"):
+            write_confined(refused, b"no", roots, overwrite=True, exclude=(alias,))
+    assert not (inside / "images" / "x.png").exists()
+    assert not (inside / "images" / "day" / "new").exists() or not any(
+        (inside / "images" / "day" / "new").iterdir()
+    )
+    written = write_confined(
+        inside / "other" / "x.png", b"yes", roots, overwrite=False, exclude=(alias,)
+    )
+    assert written.read_bytes() == b"yes"

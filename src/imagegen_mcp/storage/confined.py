@@ -109,6 +109,8 @@ def write_confined(
     try:
         real = _opened_path(fd, folder)
         _check_folder(real, real.joinpath(*missing), roots, exclude)
+        if _inside_any(fd, exclude):  # by identity too: the names may differ only in case
+            raise ConfinementError("excluded", "inside a folder kept apart", real_path=real)
         for name in missing:  # each made and opened inside the one checked before it
             # One made meanwhile is opened like any other: never through a link.
             with contextlib.suppress(FileExistsError):
@@ -120,6 +122,34 @@ def write_confined(
     finally:
         os.close(fd)
     return real.joinpath(*missing, target.name)
+
+
+def _inside_any(fd: int, folders: tuple[Path, ...]) -> bool:
+    """Whether the open folder ``fd`` is one of ``folders`` or inside one, judged by identity
+    (device and inode, walking up through ``..``) rather than by name: on a case-insensitive
+    disk ``IMAGES`` is ``images``, which a comparison of names would miss."""
+    marks = set()
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            info = os.stat(folder)
+            marks.add((info.st_dev, info.st_ino))
+    if not marks:
+        return False
+    current = os.dup(fd)
+    try:
+        for _ in range(4096):  # bounded: far deeper than any real path
+            here = os.fstat(current)
+            if (here.st_dev, here.st_ino) in marks:
+                return True
+            parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=current)
+            up = os.fstat(parent)
+            os.close(current)
+            current = parent
+            if (up.st_dev, up.st_ino) == (here.st_dev, here.st_ino):
+                return False  # the root: its parent is itself
+        return False
+    finally:
+        os.close(current)
 
 
 def _check_folder(
