@@ -214,6 +214,15 @@ def _write_by_name(  # pragma: no cover
     """``write_confined`` where folders cannot be held open: checked by resolved name."""
     real = target.parent.resolve()
     _check_folder(real, real, roots, exclude)
+    marks = set()
+    for folder in exclude:  # by identity too, as on the other path: names may differ in case
+        with contextlib.suppress(OSError):
+            marks.add((os.stat(folder).st_dev, os.stat(folder).st_ino))
+    for folder in (real, *real.parents):
+        with contextlib.suppress(OSError):
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in marks:
+                raise ConfinementError("excluded", "inside a folder kept apart", real_path=real)
     real.mkdir(parents=True, exist_ok=True)
     written = real / target.name
     if written.exists() and not overwrite:
