@@ -49,10 +49,10 @@ import anyio
 from mcp import Client
 from mcp.types import CallToolResult, ImageContent
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from tests.support.catalog import SIZES, size_pixels
 from tests.support.settings import FAST_POLLER, make_settings
 
 from bench.common import parser, quiet_logging, verdict, write_report
-from bench.sizes import SIZES, size_pixels
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings

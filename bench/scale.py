@@ -58,6 +58,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+from tests.support.catalog import SIZES, size_pixels
 
 from bench.common import (
     add_task_options,
@@ -70,7 +71,6 @@ from bench.common import (
     verdict,
     write_report,
 )
-from bench.sizes import SIZES, size_pixels
 from imagegen_mcp.api.ratelimit import Priority
 from imagegen_mcp.models import Task, TaskRequest
 from imagegen_mcp.server.runtime import open_engine
