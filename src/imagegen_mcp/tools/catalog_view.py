@@ -7,9 +7,9 @@ the command line lists the models without loading it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, WithJsonSchema
 
 from imagegen_mcp.catalog import TIERS, catalog
 from imagegen_mcp.errors import InputError
@@ -26,20 +26,11 @@ UNBOUNDED_ASPECT = 1e9
 FEATURES: tuple[str, ...] = ("generate", "edit", "edit-only", "mask", "n", "references")
 
 
-def _compact(schema: dict[str, Any]) -> None:
-    # The output schema is in every tools/list: pydantic's per-field titles only repeat the
-    # names, and the list of required fields names every field (each entry has them all).
-    schema.pop("title", None)
-    schema.pop("required", None)
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
-
-
 class ModelInfo(BaseModel):
-    # One model, compactly. No docstring or field descriptions: they would go into the schema.
+    # One model, compactly. No docstring or field descriptions: they would go into the schema
+    # (titles, required lists and the single-use definition go in tools.arguments.compact_schema).
     # n: "1-10", "1,2,4" or "4 fixed"; references: "<=16, 50MB each" or "1-3, ..." (at least 1);
     # prompt: its limits ("2000 tokens"); options: name -> "a|b (default)", "bool", "int 0-9".
-    model_config = ConfigDict(json_schema_extra=_compact)
 
     id: str
     title: str
@@ -60,13 +51,7 @@ class ModelInfo(BaseModel):
 
 
 class ModelList(BaseModel):
-    model_config = ConfigDict(json_schema_extra=_compact)
-
-    # Inline rather than a $defs reference: shorter.
-    models: Annotated[
-        list[ModelInfo],
-        WithJsonSchema({"type": "array", "items": ModelInfo.model_json_schema()}),
-    ]
+    models: list[ModelInfo]
 
 
 # --- one entry ------------------------------------------------------------------------------
