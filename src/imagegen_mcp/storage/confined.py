@@ -124,15 +124,21 @@ def write_confined(
     return real.joinpath(*missing, target.name)
 
 
-def _inside_any(fd: int, folders: tuple[Path, ...]) -> bool:
-    """Whether the open folder ``fd`` is one of ``folders`` or inside one, judged by identity
-    (device and inode, walking up through ``..``) rather than by name: on a case-insensitive
-    disk ``IMAGES`` is ``images``, which a comparison of names would miss."""
+def _identities(folders: tuple[Path, ...]) -> set[tuple[int, int]]:
+    """(device, inode) of each folder that exists."""
     marks = set()
     for folder in folders:
         with contextlib.suppress(OSError):
             info = os.stat(folder)
             marks.add((info.st_dev, info.st_ino))
+    return marks
+
+
+def _inside_any(fd: int, folders: tuple[Path, ...]) -> bool:
+    """Whether the open folder ``fd`` is one of ``folders`` or inside one, judged by identity
+    (device and inode, walking up through ``..``) rather than by name: on a case-insensitive
+    disk ``IMAGES`` is ``images``, which a comparison of names would miss."""
+    marks = _identities(folders)
     if not marks:
         return False
     current = os.dup(fd)
@@ -214,10 +220,7 @@ def _write_by_name(  # pragma: no cover
     """``write_confined`` where folders cannot be held open: checked by resolved name."""
     real = target.parent.resolve()
     _check_folder(real, real, roots, exclude)
-    marks = set()
-    for folder in exclude:  # by identity too, as on the other path: names may differ in case
-        with contextlib.suppress(OSError):
-            marks.add((os.stat(folder).st_dev, os.stat(folder).st_ino))
+    marks = _identities(exclude)  # by identity too, as on the other path: names may differ in case
     for folder in (real, *real.parents):
         with contextlib.suppress(OSError):
             info = os.stat(folder)
