@@ -11,6 +11,7 @@ cancels the task.
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,6 +54,15 @@ class EngineConfig:
     poller: PollerConfig = field(default_factory=PollerConfig)
     daily_budget: float | None = None
     public_url: str | None = None  # where upstream callbacks can reach our HTTP app
+
+
+class NotGiven(enum.Enum):
+    """Marks an argument not passed where None is a meaningful value."""
+
+    TOKEN = enum.auto()
+
+
+NOT_GIVEN = NotGiven.TOKEN
 
 
 @dataclass(frozen=True)
@@ -147,13 +157,17 @@ class TaskEngine:
         its model and tier)."""
         return await self._submitter.estimate(request)
 
-    async def check_budget(self, request: TaskRequest) -> None:
+    async def check_budget(
+        self, request: TaskRequest, *, estimate: float | NotGiven | None = NOT_GIVEN
+    ) -> None:
         """Refuse (``BudgetExceeded``) a request the daily budget certainly cannot take, before
-        its inputs are uploaded; the create's own check stays the one that reserves."""
+        its inputs are uploaded; the create's own check stays the one that reserves. A caller
+        that has ``estimate(request)`` already passes it rather than have it looked up again."""
         budget = self.config.daily_budget
         if budget is None:
             return
-        estimate = await self.estimate(request)
+        if isinstance(estimate, NotGiven):
+            estimate = await self.estimate(request)
         refusal = over_budget(await self.store.spent_in_budget_window(), budget, estimate)
         if refusal is not None:
             raise BudgetExceeded(refusal)

@@ -128,11 +128,11 @@ async def ask_before_paying(
     when it costs no more than ``threshold``. A client that cannot be asked gets a refusal."""
     if threshold is None:
         return NOT_ASKED
+    estimate = await engine.estimate(request)
     try:
-        await engine.check_budget(request)
+        await engine.check_budget(request, estimate=estimate)
     except BudgetExceeded:
         return NOT_ASKED  # the tool body refuses it, before any upload: no question for it
-    estimate = await engine.estimate(request)
     if estimate is not None and estimate <= threshold:
         return NOT_ASKED
     what = _what(request)
