@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from imagegen_mcp.errors import StorageError
@@ -44,11 +45,35 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     # First, so that switching to WAL and migrating wait for other processes' locks.
     conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
     return conn
+
+
+#: How long opening waits for another process's first open to switch the file to WAL.
+WAL_SWITCH_SECONDS = 10.0
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode, waiting for others who open the same new file at the same moment.
+
+    Changing the journal mode can answer "database is locked" at once, without the busy
+    timeout, while another connection is doing the same; it is tried again, within a bound.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
 def _unwritable(path: Path, exc: Exception) -> StorageError:
