@@ -25,6 +25,8 @@ NEVER_IMPORTS: dict[str, frozenset[str]] = {
     "api": frozenset({"service", "tools", "server"}),
     "service": frozenset({"tools", "server"}),
     "tools": frozenset({"server"}),
+    # The web UI (the playground's routes, the MCP App's page): beside tools, under server.
+    "web": frozenset({"server"}),
     # A stand-alone emulator of the upstream: it must not depend on the code it tests.
     "sandbox": frozenset({"server", "tools", "service", "storage"}),
 }

@@ -1,0 +1,92 @@
+"""A real browser for the web UI's tests: Debian's chromium (``.ci/run`` installs it), driven by
+Playwright's async API through ``executable_path`` (Playwright's own browser download is not
+reachable here), headless, with every console error and page error recorded.
+
+    async with chromium() as browser:
+        page, errors = await open_page(browser, url, width=1280, height=800)
+        ...
+        errors.assert_none()
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
+
+#: Where the tests write the README's screenshots.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+# The flags a headless chromium needs on these machines: no GPU, no sandbox as root, and none of
+# its background connections (refused by the closed network, many at a time).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str:
+    found = os.environ.get("IMAGEGEN_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail(
+            "No chromium on PATH: install Debian's package (apt-get install chromium), as "
+            ".ci/run does, or set IMAGEGEN_CHROMIUM to a chromium binary."
+        )
+    return found
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@dataclass
+class PageErrors:
+    """Console errors and uncaught exceptions seen on a page (and its frames)."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.messages.append(f"console: {message.text} at {message.location}")
+
+    def on_page_error(self, error: Error) -> None:
+        self.messages.append(f"page error: {error.message}")
+
+    def assert_none(self) -> None:
+        assert not self.messages, "\n".join(self.messages)
+
+
+async def open_page(
+    browser: Browser, url: str, *, width: int = 1280, height: int = 800
+) -> tuple[Page, PageErrors]:
+    """A new page at ``url`` in its own context, recording its errors from the first byte."""
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    errors = PageErrors()
+    page.on("console", errors.on_console)
+    page.on("pageerror", errors.on_page_error)
+    await page.goto(url)
+    return page, errors
+
+
+def screenshot_path(name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / name
