@@ -133,12 +133,16 @@ export class Gallery {
     return el(
       "figure",
       { class: "result", "data-index": String(image.index), role: "group", "aria-label": `Result ${image.index + 1}` },
-      open,
+      el(
+        "div",
+        { class: "result-view" },
+        open,
+        el("span", { class: "dims", text: `${image.width}×${image.height}` }),
+        el("a", { class: "download", href: `${image.url}?download=1`, download: "", text: "Download" }),
+      ),
       el(
         "figcaption",
         { class: "result-actions" },
-        el("span", { class: "dims", text: `${image.width}×${image.height}` }),
-        el("a", { class: "button small ghost", href: `${image.url}?download=1`, download: "", text: "Download" }),
         el("button", { type: "button", class: "small ghost", text: "Use as reference", onclick: () => this.onUseReference(info) }),
         el("button", { type: "button", class: "small", text: "Edit this", onclick: () => this.onEdit(info) }),
       ),
@@ -148,7 +152,7 @@ export class Gallery {
   focusTask(id) {
     const card = this.cards.get(id);
     if (!card) return;
-    card.scrollIntoView({ behavior: "smooth", block: "start" });
+    card.scrollIntoView({ behavior: "smooth", block: "nearest" });
     card.classList.remove("flash");
     void card.offsetWidth; // restart the highlight animation
     card.classList.add("flash");

@@ -37,8 +37,12 @@ export class History {
             "span",
             { class: "history-text" },
             el("span", { class: "history-prompt", text: shortPrompt(task.prompt, 60) || "(no prompt)" }),
-            el("span", { class: `chip status-${task.status}`, text: isOpen(task) ? `${Math.round(bar)}%` : task.status }),
-            el("span", { class: "history-meta", text: `${task.kind === "edit" ? "edit · " : ""}${task.model || ""}` }),
+            el(
+              "span",
+              { class: "history-line" },
+              el("span", { class: `chip status-${task.status}`, text: isOpen(task) ? `${Math.round(bar)}%` : task.status }),
+              el("span", { class: "history-meta", text: `${task.kind === "edit" ? "edit · " : ""}${task.model || ""}` }),
+            ),
           ),
         );
         pick.title = stage;

@@ -21,7 +21,7 @@ const STORED_MODEL = "imagegen.model";
 function fill(select, values, { withDefault = true, label = (v) => v } = {}) {
   const before = select.value;
   const options = values.map((value) => el("option", { value: String(value), text: label(value) }));
-  if (withDefault) options.unshift(el("option", { value: "", text: "Model default" }));
+  if (withDefault) options.unshift(el("option", { value: "", text: "Default" }));
   select.replaceChildren(...options);
   if (values.map(String).includes(before)) select.value = before;
   const field = select.closest(".field");
@@ -95,7 +95,7 @@ export class Picker {
         if (option.kind === "enum" || option.kind === "bool") {
           const values = option.kind === "bool" ? ["true", "false"] : option.values;
           control = el("select", { id, "data-option": option.name });
-          const shownDefault = option.default ? `Default (${option.default})` : "Model default";
+          const shownDefault = option.default ? `Default (${option.default})` : "Default";
           control.append(
             el("option", { value: "", text: shownDefault }),
             ...values.map((value) => el("option", { value, text: value })),

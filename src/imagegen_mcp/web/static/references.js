@@ -186,6 +186,7 @@ export class References {
           const editBtn = document.createElement("button");
           editBtn.type = "button";
           editBtn.textContent = "Edit";
+          editBtn.className = "thumb-edit";
           editBtn.setAttribute("aria-label", `Edit ${item.name}`);
           editBtn.addEventListener("click", () => this.onEdit(item));
           bar.appendChild(editBtn);
@@ -193,6 +194,7 @@ export class References {
         const removeBtn = document.createElement("button");
         removeBtn.type = "button";
         removeBtn.textContent = "×";
+        removeBtn.className = "thumb-remove";
         removeBtn.setAttribute("aria-label", `Remove ${item.name}`);
         removeBtn.addEventListener("click", () => this.remove(item));
         bar.appendChild(removeBtn);

@@ -46,8 +46,10 @@ export class Tasks {
   /** Record what the server said about a task; follow it while it is open. */
   put(task, { first = false } = {}) {
     const known = this.byId.get(task.task_id);
-    if (!known && first) this.order.unshift(task.task_id);
-    else if (!known) this.order.push(task.task_id);
+    if (!this.order.includes(task.task_id)) {
+      if (first) this.order.unshift(task.task_id);
+      else this.order.push(task.task_id);
+    }
     if (newer(task, known)) this.byId.set(task.task_id, { ...known, ...task });
     if (isOpen(this.byId.get(task.task_id))) this.follow(task.task_id);
   }
