@@ -89,10 +89,11 @@ async def test_generate_with_an_uploaded_reference_sends_it_upstream_and_serves_
 async def test_edit_with_an_uploaded_mask_changes_only_the_painted_area(
     settings: Settings, sandbox: Sandbox, static: Path
 ) -> None:
-    size = (256, 256)
+    size = (1024, 1024)  # the size gpt-4o-image makes: the edit is not resampled
+    blue = (10, 120, 200)
     async with serve_web(settings, static) as base, page_client(base) as http:
-        image = await upload(http, png(size, (10, 120, 200)), "base.png")
-        mask = await upload(http, mask_png(size, (64, 64, 128, 128)), "mask.png")
+        image = await upload(http, png(size, blue), "base.png")
+        mask = await upload(http, mask_png(size, (256, 256, 768, 768)), "mask.png")
         answer = await http.post(
             "/api/edit",
             json={
@@ -107,11 +108,18 @@ async def test_edit_with_an_uploaded_mask_changes_only_the_painted_area(
     body = sandbox.create_bodies[-1]
     assert body.get("mask_url") and len(body["image_urls"]) == 1
     # The upstream got the canonical mask: transparent (change) where the page painted white.
-    [sent_mask] = [f.data for f in sandbox.files.values() if f.data != png(size, (10, 120, 200))]
+    [sent_mask] = [f.data for f in sandbox.files.values() if f.data != png(size, blue)]
     with Image.open(io.BytesIO(sent_mask)) as canonical:
         alpha = canonical.convert("RGBA").getchannel("A")
         assert canonical.size == size
-        assert alpha.getpixel((96, 96)) == 0 and alpha.getpixel((10, 10)) == 255
+        assert alpha.getpixel((512, 512)) == 0 and alpha.getpixel((10, 10)) == 255
+    # On disk: the painted square changed, every pixel outside it is the base's.
+    with Image.open(task["images"][0]["path"]) as saved:
+        pixels = saved.convert("RGB")
+    assert pixels.size == size and pixels.getpixel((512, 512)) != blue
+    outside = pixels.copy()
+    outside.paste(blue, (256, 256, 768, 768))
+    assert outside.getcolors() == [(size[0] * size[1], blue)]
 
 
 async def test_an_image_result_can_be_edited_by_its_image_uri(
