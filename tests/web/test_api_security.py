@@ -51,6 +51,10 @@ async def test_foreign_hosts_and_origins_are_refused_on_every_route(
 ) -> None:
     settings = make_settings(sandbox, tmp_path / "home")
     async with serve_web(settings, static) as base, httpx2.AsyncClient(base_url=base) as http:
+        wrong_method = await http.get("/api/generate")
+        assert wrong_method.status_code == 405 and "POST" in one_line_error(wrong_method)
+        nothing = await http.post("/api/nothing", json={}, headers={"Origin": base})
+        assert nothing.status_code == 404 and "No API route" in one_line_error(nothing)
         for path in ROUTES:
             foreign = await http.get(path, headers={"Host": "evil.example"})
             assert foreign.status_code == 421, path

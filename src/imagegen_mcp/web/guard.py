@@ -47,11 +47,13 @@ def is_web_path(path: str) -> bool:
 
 def matches(value: str, allowed: Sequence[str]) -> bool:
     """``value`` is in ``allowed``, exactly or through an entry ending in ``:*`` (any port),
-    as the SDK matches ``/mcp``'s Host and Origin."""
+    as the SDK matches ``/mcp``'s Host and Origin (here the port must be a number)."""
     if value in allowed:
         return True
     return any(
-        entry.endswith(":*") and value.startswith(entry[:-2] + ":") and value[len(entry) - 1 :]
+        entry.endswith(":*")
+        and value.startswith(entry[:-2] + ":")
+        and value[len(entry) - 1 :].isdigit()
         for entry in allowed
     )
 

@@ -40,6 +40,15 @@ MAX_JSON_BYTES = 256 * 1024
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+#: The API's fixed paths and their method, for a 405 that names it.
+_FIXED = {
+    "/api/models": "GET",
+    "/api/uploads": "POST",
+    "/api/generate": "POST",
+    "/api/edit": "POST",
+    "/api/tasks": "GET",
+}
+
 
 @dataclass(frozen=True)
 class WebRoute:
@@ -66,6 +75,8 @@ def web_routes(
         WebRoute("/api/tasks", ["GET"], api.tasks),
         WebRoute("/api/tasks/{task_id}", ["GET"], api.task),
         WebRoute("/api/images/{task_id}/{index}", ["GET"], api.image),
+        # Last: what no route above takes is answered in JSON too, not as Starlette's text.
+        WebRoute("/api/{rest:path}", ["GET", "POST", "PUT", "PATCH", "DELETE"], api.no_route),
     ]
 
 
@@ -182,6 +193,13 @@ class WebApi:
             # A long poll: back as soon as the progress passes ``after`` or the task ends.
             task = await engine.wait(task_id, wait, until=lambda t: t.progress > after)
         return JSONResponse({"task": task_json(task)})
+
+    @_answers
+    async def no_route(self, request: Request) -> Response:
+        method, path = request.method, request.url.path
+        if path in _FIXED:
+            raise WebError(405, f"{path} takes {_FIXED[path]} requests, not {method}.")
+        raise WebError(404, f"No API route {path[:80]}: see the page's routes under /api/.")
 
     @_answers
     async def image(self, request: Request) -> Response:
