@@ -210,19 +210,22 @@ async def test_the_long_poll_answers_on_each_progress_step(tmp_path: Path, stati
         async with serve_web(settings, static) as base, page_client(base) as http:
             made = await http.post("/api/generate", json={"prompt": "a slow river"})
             task = made.json()["task"]
-            seen: list[tuple[str, int]] = []
+            seen: list[tuple[str, int, int]] = []
             with anyio.fail_after(WAIT):
                 while task["status"] != "completed":
-                    after = task["progress"]
+                    before = (task["status"], task["progress"], len(task["images"]))
                     answer = await http.get(
-                        f"/api/tasks/{task['task_id']}", params={"wait": 25, "after": after}
+                        f"/api/tasks/{task['task_id']}",
+                        params={"wait": 25, "after": task["progress"]},
                     )
                     task = answer.json()["task"]
-                    assert task["progress"] > after or task["status"] == "completed", task
-                    seen.append((task["status"], task["progress"]))
-            # Answered on progress, not only at the end, and without waiting out the 25 s.
-            running = [p for status, p in seen if status != "completed"]
-            assert len(running) >= 2 and running == sorted(set(running)), seen
+                    now = (task["status"], task["progress"], len(task["images"]))
+                    # Back on a step: more progress, a new status, an image saved.
+                    assert now[1] > before[1] or now[0] != before[0] or now[2] > before[2], now
+                    seen.append(now)
+            # Answered on each step, not only at the end, and without waiting out the 25 s.
+            progress = [p for status, p, _ in seen if status == "processing"]
+            assert len(progress) >= 2 and progress == sorted(progress), seen
             quick = await http.get(f"/api/tasks/{task['task_id']}", params={"wait": 25})
             assert quick.json()["task"]["status"] == "completed"
             bad = await http.get(f"/api/tasks/{task['task_id']}", params={"wait": 26})

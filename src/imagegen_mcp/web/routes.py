@@ -30,6 +30,7 @@ from imagegen_mcp.web.uploads import MAX_UPLOAD_BYTES, UploadStore
 from imagegen_mcp.web.views import counts_json, spend_json, task_json
 
 if TYPE_CHECKING:
+    from imagegen_mcp.models import Task
     from imagegen_mcp.tools.state import AppState
 
 #: The longest a long poll of ``/api/tasks/<id>?wait=`` is held (proxies drop idle requests
@@ -190,8 +191,14 @@ class WebApi:
         engine = await self.state().engine()
         task = await engine.get(task_id)
         if wait > 0 and not task.is_terminal and task.progress <= after:
-            # A long poll: back as soon as the progress passes ``after`` or the task ends.
-            task = await engine.wait(task_id, wait, until=lambda t: t.progress > after)
+            # A long poll: back as soon as the progress passes ``after``, the task ends, or it
+            # moves on otherwise (a new status, an image saved), so the page shows each step.
+            seen = (task.status, len(task.images))
+
+            def moved(t: Task) -> bool:
+                return t.progress > after or (t.status, len(t.images)) != seen
+
+            task = await engine.wait(task_id, wait, until=moved)
         return JSONResponse({"task": task_json(task)})
 
     @_answers
