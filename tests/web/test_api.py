@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -26,6 +27,13 @@ from tests.web.api_support import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+async def chunked_upload(data: bytes) -> AsyncIterator[bytes]:
+    yield b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n\r\n'
+    for start in range(0, len(data), 256 * 1024):
+        yield data[start : start + 256 * 1024]
+    yield b"\r\n--XyZ--\r\n"
 
 
 @pytest.fixture
@@ -176,6 +184,12 @@ async def test_uploads_take_only_real_images_up_to_10_mb(
         big = b"\x89PNG\r\n\x1a\n" + bytes(10 * 1024 * 1024)
         too_big = await http.post("/api/uploads", files={"file": ("big.png", big, "image/png")})
         assert too_big.status_code == 413 and "10 MB" in one_line_error(too_big)
+        streamed = await http.post(
+            "/api/uploads",
+            content=chunked_upload(big),  # no Content-Length: judged on what arrives
+            headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+        )
+        assert streamed.status_code == 413 and "10 MB" in one_line_error(streamed)
 
         text = await http.post("/api/uploads", files={"file": ("a.png", b"hello", "image/png")})
         assert text.status_code == 415 and "PNG, JPEG or WebP" in one_line_error(text)
