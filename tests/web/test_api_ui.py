@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -101,3 +103,30 @@ def test_the_page_address_is_one_a_browser_here_can_open() -> None:
     assert page_url("::", 1, None) == "http://[::1]:1/"
     assert page_url("0:0:0:0:0:0:0:1", 2, None) == "http://[::1]:2/"
     assert page_url("localhost", 3, None) == "http://localhost:3/"
+
+
+def test_ui_refuses_in_one_line_what_it_cannot_serve(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "imagegen_mcp", "ui", "--sandbox", "--no-browser"]
+    env = env_for(tmp_path)
+    anywhere = subprocess.run(
+        [*command, "--host", "0.0.0.0"],  # noqa: S104  # refused before anything binds
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert anywhere.returncode == 2
+    assert anywhere.stderr.count("\n") == 1 and "IMAGEGEN_HTTP_TOKEN" in anywhere.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = subprocess.run(
+            [*command, "--port", port], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert busy.returncode == 2
+    assert busy.stderr.splitlines()[-1].startswith(
+        f"imagegen-mcp: Cannot listen on 127.0.0.1:{port}"
+    )
+    assert "--port" in busy.stderr
+    assert not (tmp_path / "opened.txt").exists()

@@ -78,12 +78,19 @@ def run_ui(
     sandbox: SandboxConfig | None,
     open_browser: bool,
 ) -> None:
-    """Serve until interrupted; ``sandbox``: run one in a thread and point the settings at it."""
+    """Serve until interrupted; ``sandbox``: run one in a thread and point the settings at it.
+
+    What cannot be served (a bind off loopback without a token, a port in use, the state) is
+    refused in one line before the sandbox starts or anything is printed."""
+    from imagegen_mcp.server.http import bind_token
     from imagegen_mcp.server.startup import check_startup
 
+    token = bind_token(settings, host)
     anyio.run(check_startup, settings)
+    sock = _listen(host, port)
+    url = page_url(host, sock.getsockname()[1], token)
     if sandbox is None:
-        _serve(settings, host=host, port=port, open_browser=open_browser)
+        _serve(settings, sock, url, host=host, open_browser=open_browser)
         return
     from imagegen_mcp.sandbox import Sandbox
 
@@ -94,22 +101,19 @@ def run_ui(
             file=sys.stderr,
         )
         pointed = settings.model_copy(update={"api_base": sb.base_url, "files_base": sb.base_url})
-        _serve(pointed, host=host, port=port, open_browser=open_browser)
+        _serve(pointed, sock, url, host=host, open_browser=open_browser)
 
 
-def _serve(settings: Settings, *, host: str, port: int, open_browser: bool) -> None:
+def _serve(
+    settings: Settings, sock: socket.socket, url: str, *, host: str, open_browser: bool
+) -> None:
     import uvicorn
 
     from imagegen_mcp.server.http import http_app
 
-    app = http_app(settings, host=host)  # refuses a bind off loopback without a token
-    sock = _listen(host, port)
-    bound = sock.getsockname()[1]
-    token = settings.http_token.get_secret_value() if settings.http_token else None
-    url = page_url(host, bound, token)
+    app = http_app(settings, host=host)
     print(
-        f"Playground: {url}\nMCP (streamable HTTP): {page_url(host, bound, None)}mcp\n"
-        "Press Ctrl+C to stop.",
+        f"Playground: {url}\nMCP (streamable HTTP): {url.split('?')[0]}mcp\nPress Ctrl+C to stop.",
         file=sys.stderr,
         flush=True,
     )
