@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 #: The longest a long poll of ``/api/tasks/<id>?wait=`` is held (proxies drop idle requests
 #: after 30-60 s).
 MAX_POLL_SECONDS = 25.0
+#: Uploads read at once: each is held in memory (up to 10 MB) until it is checked and stored.
+UPLOADS_AT_ONCE = 4
 #: The largest JSON body accepted (a prompt of 32,000 characters and its fields fit easily).
 MAX_JSON_BYTES = 256 * 1024
 
@@ -107,6 +109,7 @@ class WebApi:
         self._state = state
         self.uploads = uploads
         self._static = static_dir
+        self._receiving: anyio.CapacityLimiter | None = None
 
     def state(self) -> AppState:
         state = self._state()
@@ -134,14 +137,17 @@ class WebApi:
     @_answers
     async def upload(self, request: Request) -> Response:
         state = self.state()
-        sent = await read_file_field(
-            request.headers.get("content-type", ""),
-            request.headers.get("content-length"),
-            request.stream(),
-            MAX_UPLOAD_BYTES,
-        )
-        decoder = (await state.inputs()).decoder
-        stored = await self.uploads.add(sent.name, sent.data, decoder)
+        if self._receiving is None:  # made in the event loop, on first use
+            self._receiving = anyio.CapacityLimiter(UPLOADS_AT_ONCE)
+        async with self._receiving:
+            sent = await read_file_field(
+                request.headers.get("content-type", ""),
+                request.headers.get("content-length"),
+                request.stream(),
+                MAX_UPLOAD_BYTES,
+            )
+            decoder = (await state.inputs()).decoder
+            stored = await self.uploads.add(sent.name, sent.data, decoder)
         return JSONResponse(stored.as_json(), status_code=201)
 
     @_answers
