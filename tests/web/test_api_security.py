@@ -55,6 +55,10 @@ async def test_foreign_hosts_and_origins_are_refused_on_every_route(
         assert wrong_method.status_code == 405 and "POST" in one_line_error(wrong_method)
         nothing = await http.post("/api/nothing", json={}, headers={"Origin": base})
         assert nothing.status_code == 404 and "No API route" in one_line_error(nothing)
+        for path in ["/", "/static/app.js", "/api/models", "/api/nothing"]:
+            answer = await http.get(path)
+            assert answer.headers["cross-origin-resource-policy"] == "same-origin", path
+            assert answer.headers["x-content-type-options"] == "nosniff", path
         for path in ROUTES:
             foreign = await http.get(path, headers={"Host": "evil.example"})
             assert foreign.status_code == 421, path

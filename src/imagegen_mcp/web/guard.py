@@ -25,14 +25,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
 from starlette.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imagegen_mcp.web.errors import error_response
 
 COOKIE = "imagegen_token"
+
+#: On every answer of these routes: another site's page may not even embed them (an <img> or
+#: <script> of ours on its page), nor have a browser guess their type; JSON is never cached.
+SAME_ORIGIN_HEADERS = {
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -81,10 +89,18 @@ class WebGuard:
             await self._app(scope, receive, send)
             return
         response = self._refusal(scope, Headers(scope=scope))
-        if response is None:
-            await self._app(scope, receive, send)
-        else:
+        if response is not None:
             await response(scope, receive, send)
+            return
+
+        async def send_same_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SAME_ORIGIN_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self._app(scope, receive, send_same_origin)
 
     def _refusal(self, scope: Scope, headers: Headers) -> Response | None:
         host = headers.get("host", "")
