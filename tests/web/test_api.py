@@ -245,7 +245,7 @@ async def test_the_long_poll_answers_on_each_progress_step(tmp_path: Path, stati
             bad = await http.get(f"/api/tasks/{task['task_id']}", params={"wait": 26})
             assert bad.status_code == 400 and "25" in one_line_error(bad)
             unknown = await http.get("/api/tasks/ig-000000000000")
-            assert unknown.status_code == 404 and "list_tasks" in one_line_error(unknown)
+            assert unknown.status_code == 404 and "history" in one_line_error(unknown)
 
 
 async def test_history_and_counts_survive_a_restart(
