@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -26,6 +27,13 @@ from tests.web.api_support import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+async def chunked_upload(data: bytes) -> AsyncIterator[bytes]:
+    yield b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n\r\n'
+    for start in range(0, len(data), 256 * 1024):
+        yield data[start : start + 256 * 1024]
+    yield b"\r\n--XyZ--\r\n"
 
 
 @pytest.fixture
@@ -89,10 +97,11 @@ async def test_generate_with_an_uploaded_reference_sends_it_upstream_and_serves_
 async def test_edit_with_an_uploaded_mask_changes_only_the_painted_area(
     settings: Settings, sandbox: Sandbox, static: Path
 ) -> None:
-    size = (256, 256)
+    size = (1024, 1024)  # the size gpt-4o-image makes: the edit is not resampled
+    blue = (10, 120, 200)
     async with serve_web(settings, static) as base, page_client(base) as http:
-        image = await upload(http, png(size, (10, 120, 200)), "base.png")
-        mask = await upload(http, mask_png(size, (64, 64, 128, 128)), "mask.png")
+        image = await upload(http, png(size, blue), "base.png")
+        mask = await upload(http, mask_png(size, (256, 256, 768, 768)), "mask.png")
         answer = await http.post(
             "/api/edit",
             json={
@@ -107,11 +116,18 @@ async def test_edit_with_an_uploaded_mask_changes_only_the_painted_area(
     body = sandbox.create_bodies[-1]
     assert body.get("mask_url") and len(body["image_urls"]) == 1
     # The upstream got the canonical mask: transparent (change) where the page painted white.
-    [sent_mask] = [f.data for f in sandbox.files.values() if f.data != png(size, (10, 120, 200))]
+    [sent_mask] = [f.data for f in sandbox.files.values() if f.data != png(size, blue)]
     with Image.open(io.BytesIO(sent_mask)) as canonical:
         alpha = canonical.convert("RGBA").getchannel("A")
         assert canonical.size == size
-        assert alpha.getpixel((96, 96)) == 0 and alpha.getpixel((10, 10)) == 255
+        assert alpha.getpixel((512, 512)) == 0 and alpha.getpixel((10, 10)) == 255
+    # On disk: the painted square changed, every pixel outside it is the base's.
+    with Image.open(task["images"][0]["path"]) as saved:
+        pixels = saved.convert("RGB")
+    assert pixels.size == size and pixels.getpixel((512, 512)) != blue
+    outside = pixels.copy()
+    outside.paste(blue, (256, 256, 768, 768))
+    assert outside.getcolors() == [(size[0] * size[1], blue)]
 
 
 async def test_an_image_result_can_be_edited_by_its_image_uri(
@@ -168,6 +184,12 @@ async def test_uploads_take_only_real_images_up_to_10_mb(
         big = b"\x89PNG\r\n\x1a\n" + bytes(10 * 1024 * 1024)
         too_big = await http.post("/api/uploads", files={"file": ("big.png", big, "image/png")})
         assert too_big.status_code == 413 and "10 MB" in one_line_error(too_big)
+        streamed = await http.post(
+            "/api/uploads",
+            content=chunked_upload(big),  # no Content-Length: judged on what arrives
+            headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+        )
+        assert streamed.status_code == 413 and "10 MB" in one_line_error(streamed)
 
         text = await http.post("/api/uploads", files={"file": ("a.png", b"hello", "image/png")})
         assert text.status_code == 415 and "PNG, JPEG or WebP" in one_line_error(text)
@@ -202,25 +224,28 @@ async def test_the_long_poll_answers_on_each_progress_step(tmp_path: Path, stati
         async with serve_web(settings, static) as base, page_client(base) as http:
             made = await http.post("/api/generate", json={"prompt": "a slow river"})
             task = made.json()["task"]
-            seen: list[tuple[str, int]] = []
+            seen: list[tuple[str, int, int]] = []
             with anyio.fail_after(WAIT):
                 while task["status"] != "completed":
-                    after = task["progress"]
+                    before = (task["status"], task["progress"], len(task["images"]))
                     answer = await http.get(
-                        f"/api/tasks/{task['task_id']}", params={"wait": 25, "after": after}
+                        f"/api/tasks/{task['task_id']}",
+                        params={"wait": 25, "after": task["progress"]},
                     )
                     task = answer.json()["task"]
-                    assert task["progress"] > after or task["status"] == "completed", task
-                    seen.append((task["status"], task["progress"]))
-            # Answered on progress, not only at the end, and without waiting out the 25 s.
-            running = [p for status, p in seen if status != "completed"]
-            assert len(running) >= 2 and running == sorted(set(running)), seen
+                    now = (task["status"], task["progress"], len(task["images"]))
+                    # Back on a step: more progress, a new status, an image saved.
+                    assert now[1] > before[1] or now[0] != before[0] or now[2] > before[2], now
+                    seen.append(now)
+            # Answered on each step, not only at the end, and without waiting out the 25 s.
+            progress = [p for status, p, _ in seen if status == "processing"]
+            assert len(progress) >= 2 and progress == sorted(progress), seen
             quick = await http.get(f"/api/tasks/{task['task_id']}", params={"wait": 25})
             assert quick.json()["task"]["status"] == "completed"
             bad = await http.get(f"/api/tasks/{task['task_id']}", params={"wait": 26})
             assert bad.status_code == 400 and "25" in one_line_error(bad)
             unknown = await http.get("/api/tasks/ig-000000000000")
-            assert unknown.status_code == 404 and "list_tasks" in one_line_error(unknown)
+            assert unknown.status_code == 404 and "history" in one_line_error(unknown)
 
 
 async def test_history_and_counts_survive_a_restart(

@@ -95,6 +95,18 @@ def host_security(settings: Settings, host: str) -> TransportSecuritySettings:
     )
 
 
+def bind_token(settings: Settings, host: str) -> str | None:
+    """The token the app requires, or None; a ``ConfigError`` for a bind off loopback without
+    one."""
+    token = settings.http_token.get_secret_value() if settings.http_token else None
+    if not is_loopback(host) and not token:
+        raise ConfigError(
+            f"Refusing to serve on {host} without authentication: set IMAGEGEN_HTTP_TOKEN "
+            "(clients send it as 'Authorization: Bearer <token>'), or bind to 127.0.0.1."
+        )
+    return token
+
+
 def http_app(
     settings: Settings,
     *,
@@ -108,12 +120,7 @@ def http_app(
     ``host`` is the bind address; ``poller`` overrides the polling policy, ``static_dir`` the
     page's folder (tests).
     """
-    token = settings.http_token.get_secret_value() if settings.http_token else None
-    if not is_loopback(host) and not token:
-        raise ConfigError(
-            f"Refusing to serve on {host} without authentication: set IMAGEGEN_HTTP_TOKEN "
-            "(clients send it as 'Authorization: Bearer <token>'), or bind to 127.0.0.1."
-        )
+    token = bind_token(settings, host)
     # The SDK's app carries our custom routes and runs the session manager (and so our
     # lifespan) in its own lifespan. Its host check covers /mcp only: the callback route is
     # reached by the upstream under any name, and only triggers a confirming GET.

@@ -68,6 +68,9 @@ def response_for(exc: Exception) -> JSONResponse:
     """The answer for an error raised while handling a request."""
     if isinstance(exc, WebError):
         return error_response(exc.status, exc.message)
+    if isinstance(exc, TaskNotFound):
+        # The engine's own sentence points an agent at list_tasks; a person has the history.
+        return error_response(404, "No such task here: reload the page to see the history.")
     if isinstance(exc, ImagegenError):
         return error_response(status_of(exc), str(exc))
     log.error("web request failed", exc_info=exc)

@@ -30,15 +30,27 @@ from imagegen_mcp.web.uploads import MAX_UPLOAD_BYTES, UploadStore
 from imagegen_mcp.web.views import counts_json, spend_json, task_json
 
 if TYPE_CHECKING:
+    from imagegen_mcp.models import Task
     from imagegen_mcp.tools.state import AppState
 
 #: The longest a long poll of ``/api/tasks/<id>?wait=`` is held (proxies drop idle requests
 #: after 30-60 s).
 MAX_POLL_SECONDS = 25.0
+#: Uploads read at once: each is held in memory (up to 10 MB) until it is checked and stored.
+UPLOADS_AT_ONCE = 4
 #: The largest JSON body accepted (a prompt of 32,000 characters and its fields fit easily).
 MAX_JSON_BYTES = 256 * 1024
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+#: The API's fixed paths and their method, for a 405 that names it.
+_FIXED = {
+    "/api/models": "GET",
+    "/api/uploads": "POST",
+    "/api/generate": "POST",
+    "/api/edit": "POST",
+    "/api/tasks": "GET",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,8 @@ def web_routes(
         WebRoute("/api/tasks", ["GET"], api.tasks),
         WebRoute("/api/tasks/{task_id}", ["GET"], api.task),
         WebRoute("/api/images/{task_id}/{index}", ["GET"], api.image),
+        # Last: what no route above takes is answered in JSON too, not as Starlette's text.
+        WebRoute("/api/{rest:path}", ["GET", "POST", "PUT", "PATCH", "DELETE"], api.no_route),
     ]
 
 
@@ -95,6 +109,7 @@ class WebApi:
         self._state = state
         self.uploads = uploads
         self._static = static_dir
+        self._receiving: anyio.CapacityLimiter | None = None
 
     def state(self) -> AppState:
         state = self._state()
@@ -122,14 +137,17 @@ class WebApi:
     @_answers
     async def upload(self, request: Request) -> Response:
         state = self.state()
-        sent = await read_file_field(
-            request.headers.get("content-type", ""),
-            request.headers.get("content-length"),
-            request.stream(),
-            MAX_UPLOAD_BYTES,
-        )
-        decoder = (await state.inputs()).decoder
-        stored = await self.uploads.add(sent.name, sent.data, decoder)
+        if self._receiving is None:  # made in the event loop, on first use
+            self._receiving = anyio.CapacityLimiter(UPLOADS_AT_ONCE)
+        async with self._receiving:
+            sent = await read_file_field(
+                request.headers.get("content-type", ""),
+                request.headers.get("content-length"),
+                request.stream(),
+                MAX_UPLOAD_BYTES,
+            )
+            decoder = (await state.inputs()).decoder
+            stored = await self.uploads.add(sent.name, sent.data, decoder)
         return JSONResponse(stored.as_json(), status_code=201)
 
     @_answers
@@ -179,9 +197,22 @@ class WebApi:
         engine = await self.state().engine()
         task = await engine.get(task_id)
         if wait > 0 and not task.is_terminal and task.progress <= after:
-            # A long poll: back as soon as the progress passes ``after`` or the task ends.
-            task = await engine.wait(task_id, wait, until=lambda t: t.progress > after)
+            # A long poll: back as soon as the progress passes ``after``, the task ends, or it
+            # moves on otherwise (a new status, an image saved), so the page shows each step.
+            seen = (task.status, len(task.images))
+
+            def moved(t: Task) -> bool:
+                return t.progress > after or (t.status, len(t.images)) != seen
+
+            task = await engine.wait(task_id, wait, until=moved)
         return JSONResponse({"task": task_json(task)})
+
+    @_answers
+    async def no_route(self, request: Request) -> Response:
+        method, path = request.method, request.url.path
+        if path in _FIXED:
+            raise WebError(405, f"{path} takes {_FIXED[path]} requests, not {method}.")
+        raise WebError(404, f"No API route {path[:80]}: see the page's routes under /api/.")
 
     @_answers
     async def image(self, request: Request) -> Response:
