@@ -183,6 +183,15 @@ async function start() {
     }
   });
 
+  // Ctrl/Cmd+Z undoes the last painting action while editing (not while typing).
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target instanceof HTMLElement && event.target.matches("textarea, input, select");
+    if (editor.painter && !typing && event.key === "z" && (event.ctrlKey || event.metaKey) && !event.shiftKey) {
+      event.preventDefault();
+      editor.painter.undo();
+    }
+  });
+
   // Ctrl/Cmd+Enter in the prompt sends it.
   prompt.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
