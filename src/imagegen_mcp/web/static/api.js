@@ -24,7 +24,10 @@ async function call(path, { method = "GET", json, form, signal } = {}) {
     response = await fetch(path, init);
   } catch (error) {
     if (error.name === "AbortError") throw error;
-    throw new ApiError(0, "The server cannot be reached: check that imagegen-mcp is still running, then retry.");
+    throw new ApiError(
+      0,
+      "The server cannot be reached: check that imagegen-mcp is still running, then retry.",
+    );
   }
   let body = null;
   try {
@@ -60,7 +63,8 @@ export function getTask(taskId, { wait, after, signal } = {}) {
   const query = new URLSearchParams();
   if (wait !== undefined) query.set("wait", String(wait));
   if (after !== undefined) query.set("after", String(after));
-  const suffix = query.size ? `?${query}` : "";
+  const text = query.toString();
+  const suffix = text ? `?${text}` : "";
   return call(`/api/tasks/${encodeURIComponent(taskId)}${suffix}`, { signal });
 }
 

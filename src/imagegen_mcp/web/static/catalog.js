@@ -26,7 +26,10 @@ export function countsOf(model) {
     for (let i = Number(range[1]); i <= Number(range[2]); i += 1) out.push(i);
     return out;
   }
-  const values = text.split(",").map(Number).filter((v) => Number.isInteger(v) && v > 0);
+  const values = text
+    .split(",")
+    .map(Number)
+    .filter((v) => Number.isInteger(v) && v > 0);
   return values.length ? values : [1];
 }
 
@@ -92,7 +95,9 @@ export function optionValue(option, raw) {
 export function describe(model) {
   const parts = [];
   const refs = referencesOf(model);
-  parts.push(refs.max ? `up to ${refs.max} reference image${refs.max > 1 ? "s" : ""}` : "no reference images");
+  parts.push(
+    refs.max ? `up to ${refs.max} reference image${refs.max > 1 ? "s" : ""}` : "no reference images",
+  );
   if (model.mask) parts.push("masked edits");
   if (!canGenerate(model)) parts.push("edits only");
   if (model.price) parts.push(`${model.price} credits`);

@@ -76,7 +76,12 @@ export class Gallery {
     const grid = el("div", { class: "images" });
     const card = el(
       "article",
-      { class: "card", id: `task-${task.task_id}`, "data-task": task.task_id, "aria-label": `Task ${task.task_id}` },
+      {
+        class: "card",
+        id: `task-${task.task_id}`,
+        "data-task": task.task_id,
+        "aria-label": `Task ${task.task_id}`,
+      },
       el("header", { class: "card-head" }, el("div", {}, title, meta), status),
       error,
       grid,
@@ -128,11 +133,20 @@ export class Gallery {
       width: String(image.width),
       height: String(image.height),
     });
-    const open = el("button", { type: "button", class: "image-open", onclick: () => this.viewer.show(info) }, img);
+    const open = el(
+      "button",
+      { type: "button", class: "image-open", onclick: () => this.viewer.show(info) },
+      img,
+    );
     open.setAttribute("aria-label", `View ${name} full size`);
     return el(
       "figure",
-      { class: "result", "data-index": String(image.index), role: "group", "aria-label": `Result ${image.index + 1}` },
+      {
+        class: "result",
+        "data-index": String(image.index),
+        role: "group",
+        "aria-label": `Result ${image.index + 1}`,
+      },
       el(
         "div",
         { class: "result-view" },
@@ -143,7 +157,12 @@ export class Gallery {
       el(
         "figcaption",
         { class: "result-actions" },
-        el("button", { type: "button", class: "small ghost", text: "Use as reference", onclick: () => this.onUseReference(info) }),
+        el("button", {
+          type: "button",
+          class: "small ghost",
+          text: "Use as reference",
+          onclick: () => this.onUseReference(info),
+        }),
         el("button", { type: "button", class: "small", text: "Edit this", onclick: () => this.onEdit(info) }),
       ),
     );

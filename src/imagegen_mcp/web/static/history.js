@@ -40,8 +40,14 @@ export class History {
             el(
               "span",
               { class: "history-line" },
-              el("span", { class: `chip status-${task.status}`, text: isOpen(task) ? `${Math.round(bar)}%` : task.status }),
-              el("span", { class: "history-meta", text: `${task.kind === "edit" ? "edit · " : ""}${task.model || ""}` }),
+              el("span", {
+                class: `chip status-${task.status}`,
+                text: isOpen(task) ? `${Math.round(bar)}%` : task.status,
+              }),
+              el("span", {
+                class: "history-meta",
+                text: `${task.kind === "edit" ? "edit · " : ""}${task.model || ""}`,
+              }),
             ),
           ),
         );

@@ -76,18 +76,24 @@ async function start() {
     messages: $("#ref-messages"),
     limitLabel: $("#refs-limit"),
     limit: () => (picker && picker.model ? referencesOf(picker.model).max : 0),
-    onEdit: (item) => startEdit({ ref: item.ref, url: item.url, name: item.name, width: item.width, height: item.height }),
+    onEdit: (item) =>
+      startEdit({ ref: item.ref, url: item.url, name: item.name, width: item.width, height: item.height }),
   });
   const gallery = new Gallery({
     root: $("#gallery"),
     viewer,
     onUseReference: (info) => {
       if (editor.active) editor.stop();
-      if (references.addResult(info)) $("#references").scrollIntoView({ behavior: "smooth", block: "nearest" });
+      if (references.addResult(info))
+        $("#references").scrollIntoView({ behavior: "smooth", block: "nearest" });
     },
     onEdit: (info) => startEdit(info),
   });
-  const history = new History({ list: $("#history"), status: $("#counts"), onPick: (id) => gallery.focusTask(id) });
+  const history = new History({
+    list: $("#history"),
+    status: $("#counts"),
+    onPick: (id) => gallery.focusTask(id),
+  });
 
   function renderTasks() {
     const list = tasks.list();
@@ -101,7 +107,8 @@ async function start() {
     $("#edit-target").textContent = editing ? editor.target.name : "";
     $("#references").hidden = editing;
     submit.textContent = editing ? "Apply edit" : "Generate";
-    if (picker && picker.mode !== (editing ? "edit" : "generate")) picker.setMode(editing ? "edit" : "generate");
+    if (picker && picker.mode !== (editing ? "edit" : "generate"))
+      picker.setMode(editing ? "edit" : "generate");
     renderMaskNote();
   }
 
@@ -129,7 +136,9 @@ async function start() {
     const body = { prompt: prompt.value.trim(), image: editor.target.ref };
     if (mask) {
       if (!model.mask) {
-        throw new Error(`${model.title} cannot take a mask: pick a model with masked edits, or press Clear to edit the whole image.`);
+        throw new Error(
+          `${model.title} cannot take a mask: pick a model with masked edits, or press Clear to edit the whole image.`,
+        );
       }
       const stored = await upload(mask, "mask.png");
       body.mask = `upload:${stored.id}`;
@@ -159,11 +168,14 @@ async function start() {
         const body = { ...(await editBody(model)), ...picker.choice(), client_request_id: requestId() };
         answer = await sendConfirmed(edit, body);
       } else {
-        if (references.busy) throw new Error("Wait for the reference images to finish uploading, then press Generate again.");
+        if (references.busy)
+          throw new Error("Wait for the reference images to finish uploading, then press Generate again.");
         const limit = referencesOf(model).max;
         const refs = references.refs();
         if (refs.length > limit) {
-          throw new Error(`${model.title} takes at most ${limit} reference image${limit === 1 ? "" : "s"}: remove ${refs.length - limit}, or pick another model.`);
+          throw new Error(
+            `${model.title} takes at most ${limit} reference image${limit === 1 ? "" : "s"}: remove ${refs.length - limit}, or pick another model.`,
+          );
         }
         const body = { prompt: prompt.value.trim(), ...picker.choice(), client_request_id: requestId() };
         if (refs.length) body.reference_images = refs;
@@ -186,7 +198,13 @@ async function start() {
   // Ctrl/Cmd+Z undoes the last painting action while editing (not while typing).
   document.addEventListener("keydown", (event) => {
     const typing = event.target instanceof HTMLElement && event.target.matches("textarea, input, select");
-    if (editor.painter && !typing && event.key === "z" && (event.ctrlKey || event.metaKey) && !event.shiftKey) {
+    if (
+      editor.painter &&
+      !typing &&
+      event.key === "z" &&
+      (event.ctrlKey || event.metaKey) &&
+      !event.shiftKey
+    ) {
       event.preventDefault();
       editor.painter.undo();
     }

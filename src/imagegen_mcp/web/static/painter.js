@@ -210,7 +210,8 @@ export function createPainter(container, image, { brush = 40, onChange } = {}) {
   const api = {
     /** @param {"brush" | "rect"} name */
     setTool(name) {
-      if (name !== "brush" && name !== "rect") throw new Error(`Unknown tool ${name}: use "brush" or "rect".`);
+      if (name !== "brush" && name !== "rect")
+        throw new Error(`Unknown tool ${name}: use "brush" or "rect".`);
       tool = name;
     },
     get tool() {
@@ -315,9 +316,15 @@ export async function greyPng(width, height, grey) {
   view.setUint32(4, height);
   header.set([8, 0, 0, 0, 0], 8); // 8 bits, greyscale, deflate, no filter method, no interlace
   const rows = new Uint8Array((width + 1) * height); // each row: filter type 0, then its pixels
-  for (let y = 0; y < height; y += 1) rows.set(grey.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  for (let y = 0; y < height; y += 1)
+    rows.set(grey.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   const signature = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const parts = [signature, chunk("IHDR", header), chunk("IDAT", await zlib(rows)), chunk("IEND", new Uint8Array())];
+  const parts = [
+    signature,
+    chunk("IHDR", header),
+    chunk("IDAT", await zlib(rows)),
+    chunk("IEND", new Uint8Array()),
+  ];
   return new Blob(parts, { type: "image/png" });
 }
 

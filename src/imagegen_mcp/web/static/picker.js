@@ -62,7 +62,10 @@ export class Picker {
     const chosen = wanted.find((id) => id && fits.some((model) => model.id === id)) || fits[0]?.id;
     this.select.replaceChildren(
       ...fits.map((model) =>
-        el("option", { value: model.id, text: model.status === "older" ? `${model.title} (older)` : model.title }),
+        el("option", {
+          value: model.id,
+          text: model.status === "older" ? `${model.title} (older)` : model.title,
+        }),
       ),
     );
     if (chosen) this.select.value = chosen;
@@ -101,9 +104,23 @@ export class Picker {
             ...values.map((value) => el("option", { value, text: value })),
           );
         } else if (option.kind === "int") {
-          control = el("input", { id, type: "number", step: "1", min: option.min, max: option.max, "data-option": option.name, placeholder: "default" });
+          control = el("input", {
+            id,
+            type: "number",
+            step: "1",
+            min: option.min,
+            max: option.max,
+            "data-option": option.name,
+            placeholder: "default",
+          });
         } else {
-          control = el("input", { id, type: "text", maxlength: option.maxChars, "data-option": option.name, placeholder: "default" });
+          control = el("input", {
+            id,
+            type: "text",
+            maxlength: option.maxChars,
+            "data-option": option.name,
+            placeholder: "default",
+          });
         }
         return el("div", { class: "field" }, label, control);
       }),

@@ -104,7 +104,9 @@ export class References {
         continue;
       }
       if (this.roomLeft() <= 0) {
-        this.message(`${file.name} was not added: this model takes at most ${this.limit()} reference image${this.limit() === 1 ? "" : "s"}. Remove one first or pick another model.`);
+        this.message(
+          `${file.name} was not added: this model takes at most ${this.limit()} reference image${this.limit() === 1 ? "" : "s"}. Remove one first or pick another model.`,
+        );
         continue;
       }
       this.uploadFile(file);

@@ -9,6 +9,8 @@ import { getTask, listTasks } from "./api.js";
 export const OPEN = new Set(["submitting", "pending", "processing"]);
 const MAX_POLLS = 3;
 const WAIT_SECONDS = 20;
+const MIN_POLL_MS = 1000;
+const RETRY_MS = 3000;
 
 export function isOpen(task) {
   return OPEN.has(task.status);
@@ -88,7 +90,8 @@ export class Tasks {
 
   async pollOnce(id) {
     const known = this.byId.get(id);
-    let failed = false;
+    const started = Date.now();
+    let pause = 0;
     try {
       const { task } = await getTask(id, { wait: WAIT_SECONDS, after: known ? known.progress : 0 });
       if (this.offline) {
@@ -96,28 +99,42 @@ export class Tasks {
         this.onBack();
       }
       const wasOpen = known && isOpen(known);
+      const moved = !known || !same(known, task);
       this.put(task);
       this.onChange(task);
       if (wasOpen && !isOpen(task)) {
         // The counts come from the store: ask again now that one task ended.
         this.refresh().catch((error) => this.onError(error));
       }
+      // A server that answers at once with nothing new is not asked again at once.
+      if (!moved && Date.now() - started < MIN_POLL_MS) pause = MIN_POLL_MS;
     } catch (error) {
-      failed = true;
       if (error.status === 404) {
         this.following.delete(id);
         return;
       }
       this.offline = error.status === 0;
       this.onError(error);
+      pause = RETRY_MS;
     }
     const current = this.byId.get(id);
     if (current && isOpen(current)) {
-      // Back in the queue: other open tasks get their turn. After a failure, wait a little.
-      if (failed) await new Promise((resolve) => setTimeout(resolve, 3000));
-      this.queue.push(id);
+      // Back in the queue (after the pause, without holding a slot): other open tasks get
+      // their turn.
+      const requeue = () => {
+        this.queue.push(id);
+        this.pump();
+      };
+      if (pause) setTimeout(requeue, pause);
+      else this.queue.push(id);
     } else {
       this.following.delete(id);
     }
   }
+}
+
+function same(a, b) {
+  return (
+    a.status === b.status && a.progress === b.progress && (a.images || []).length === (b.images || []).length
+  );
 }
