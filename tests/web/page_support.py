@@ -42,15 +42,24 @@ RECORDER = """() => {
 
 # A file dropped on the drop zone: the same events, DataTransfer and File objects a real drag
 # from the desktop produces.
-DROP = """async ([name, type, b64]) => {
+DROP = """async ([name, type, b64, selector]) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const transfer = new DataTransfer();
   transfer.items.add(new File([bytes], name, { type }));
-  const zone = document.querySelector('#dropzone');
+  const target = document.querySelector(selector);
   for (const kind of ['dragenter', 'dragover', 'drop']) {
     const init = { bubbles: true, cancelable: true, dataTransfer: transfer };
-    zone.dispatchEvent(new DragEvent(kind, init));
+    target.dispatchEvent(new DragEvent(kind, init));
   }
+}"""
+
+# An image pasted from the clipboard (Ctrl+V) while the prompt has the focus.
+PASTE = """async ([name, type, b64]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], name, { type }));
+  const init = { bubbles: true, cancelable: true, clipboardData: transfer };
+  document.querySelector('#prompt').dispatchEvent(new ClipboardEvent('paste', init));
 }"""
 
 
@@ -69,8 +78,15 @@ async def open_studio(browser: Browser, base: str) -> tuple[Page, PageErrors]:
     return page, errors
 
 
-async def drop_file(page: Page, name: str, data: bytes, mime: str = "image/png") -> None:
-    await page.evaluate(DROP, [name, mime, base64.b64encode(data).decode()])
+async def drop_file(
+    page: Page, name: str, data: bytes, mime: str = "image/png", *, on: str = "#dropzone"
+) -> None:
+    """Drop a file on the element ``on`` selects (the drop zone unless told)."""
+    await page.evaluate(DROP, [name, mime, base64.b64encode(data).decode(), on])
+
+
+async def paste_file(page: Page, name: str, data: bytes, mime: str = "image/png") -> None:
+    await page.evaluate(PASTE, [name, mime, base64.b64encode(data).decode()])
 
 
 async def record(page: Page) -> None:

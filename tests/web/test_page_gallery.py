@@ -1,6 +1,7 @@
 """The results gallery and what it leads to, in a real browser: the full-size view and the
 download, "Use as reference" (the saved image goes back as ``image://task/index``), a model's
-options reaching the request, and an uploaded image edited with a mask."""
+options reaching the request, an uploaded image edited with a mask; and files dropped anywhere
+or pasted."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ from imagegen_mcp.server.settings import Settings
 from tests.server.conftest import serve_http
 from tests.support.browser import chromium
 from tests.support.settings import FAST_POLLER, WAIT
-from tests.web.page_support import open_studio, png_bytes, still_box, task_views
+from tests.web.page_support import (
+    drop_file,
+    open_studio,
+    paste_file,
+    png_bytes,
+    still_box,
+    task_views,
+)
 
 TIMEOUT = WAIT * 1000
 
@@ -140,4 +148,20 @@ async def test_an_uploaded_image_is_edited_only_where_it_was_painted(
         assert bbox is not None
         expected = (512, 512, 768, 1024 * 0.9)
         assert all(abs(got - want) <= 2 for got, want in zip(bbox, expected, strict=True)), bbox
+        errors.assert_none()
+
+
+async def test_an_image_dropped_anywhere_or_pasted_becomes_a_reference(settings: Settings) -> None:
+    async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
+        page, errors = await open_studio(browser, base)
+        url = page.url
+        await drop_file(page, "on-gallery.png", png_bytes(color=(10, 200, 10)), on="#gallery")
+        await paste_file(page, "pasted.png", png_bytes(color=(200, 10, 10)))
+        thumbs = page.locator("#ref-list li.thumb:not(.uploading)")
+        await expect(thumbs).to_have_count(2, timeout=TIMEOUT)
+        assert page.url == url  # the browser did not leave the page to show the file
+        assert await page.get_by_role("textbox", name="Prompt").input_value() == ""
+        await expect(page.get_by_role("button", name="Remove on-gallery.png")).to_be_visible()
+        await expect(page.get_by_role("button", name="Remove pasted.png")).to_be_visible()
+        assert len(list((settings.home / "uploads").iterdir())) == 2
         errors.assert_none()

@@ -195,6 +195,32 @@ async function start() {
     }
   });
 
+  // Files dropped anywhere on the page are references too (the drop zone takes its own drops
+  // first); without this the browser would leave the page to show the file. Pasted images too.
+  const carriesFiles = (transfer) => Boolean(transfer && Array.from(transfer.types || []).includes("Files"));
+  function takeFiles(files) {
+    if (editor.active) {
+      showError("Leave edit mode (Cancel edit) to add reference images.");
+      return;
+    }
+    clearError();
+    references.addFiles(files);
+  }
+  window.addEventListener("dragover", (event) => {
+    if (carriesFiles(event.dataTransfer)) event.preventDefault();
+  });
+  window.addEventListener("drop", (event) => {
+    if (event.defaultPrevented || !carriesFiles(event.dataTransfer)) return;
+    event.preventDefault();
+    takeFiles(Array.from(event.dataTransfer.files));
+  });
+  document.addEventListener("paste", (event) => {
+    const files = Array.from(event.clipboardData?.files || []);
+    if (!files.length) return; // text goes where it was pasted
+    event.preventDefault();
+    takeFiles(files);
+  });
+
   // Ctrl/Cmd+Z undoes the last painting action while editing (not while typing).
   document.addEventListener("keydown", (event) => {
     const typing = event.target instanceof HTMLElement && event.target.matches("textarea, input, select");
