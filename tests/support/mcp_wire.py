@@ -13,6 +13,11 @@ HANDSHAKE = "2025-11-25"
 MODERN = "2026-07-28"
 SSE_ACCEPT = {"Accept": "application/json, text/event-stream"}
 CLIENT_INFO = {"name": "tests", "version": "1"}
+#: A client's capabilities with tasks: 2025-11-25's ``tasks``, 2026-07-28's extension.
+TASKS_V1: dict[str, Any] = {
+    "tasks": {"requests": {"tools": {"call": {}}}, "list": {}, "cancel": {}}
+}
+TASKS_V2: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
 
 
 class WireError(Exception):
