@@ -144,6 +144,29 @@ async def test_a_task_reads_working_with_progress_until_every_image_is_saved(
     assert same["content"] == result["content"]
 
 
+async def test_a_2025_11_25_host_hears_each_status_change_on_its_session_stream(
+    http: httpx2.AsyncClient, mcp_url: str, sandbox: Sandbox
+) -> None:
+    client = await opened(http, mcp_url, HANDSHAKE, TASKS_V1)
+    heard: list[dict[str, Any]] = []
+    listen = {**client.headers, "Accept": "text/event-stream"}
+    async with http.stream("GET", mcp_url, headers=listen) as stream:
+        assert stream.status_code == 200
+        call = {"name": "generate_image", "arguments": {"prompt": "a fox"}, "task": {}}
+        handle = (await client.request("tools/call", call))["task"]["taskId"]
+        sandbox.advance(60)
+        with anyio.fail_after(20):
+            async for line in stream.aiter_lines():
+                message = json.loads(line[5:]) if line.startswith("data:") and line[5:] else {}
+                if message.get("method") == "notifications/tasks/status":
+                    heard.append(message["params"])
+                    if message["params"]["status"] != "working":
+                        break
+    assert {note["taskId"] for note in heard} == {handle}
+    assert heard[-1]["status"] == "completed" and "Done: 1 image(s)" in heard[-1]["statusMessage"]
+    assert all(note["status"] == "working" for note in heard[:-1])
+
+
 @pytest.mark.parametrize("era", [HANDSHAKE, MODERN])
 async def test_a_failed_task_reads_failed_with_the_error_text(
     era: str, http: httpx2.AsyncClient, mcp_url: str, sandbox: Sandbox
@@ -181,6 +204,26 @@ async def test_a_call_refused_before_any_task_is_a_failed_task_carrying_the_refu
     modern = await opened(http, mcp_url, MODERN, TASKS_V2)
     refused = await modern.request("tools/call", call)
     assert refused["resultType"] == "complete" and refused["isError"] is True
+
+
+async def test_a_2026_host_is_asked_before_paying_and_gets_a_task_once_it_accepts(
+    http: httpx2.AsyncClient, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "asking", confirm_above_credits=0.5)
+    async with serve_http(settings, poller=FAST_POLLER) as base:
+        asking = {**TASKS_V2, "elicitation": {"form": {}}}
+        client = await opened(http, f"{base}/mcp", MODERN, asking)
+        call = {"name": "generate_image", "arguments": {"prompt": "a fox"}}
+        asked = await client.request("tools/call", call)
+        assert asked["resultType"] == "input_required" and sandbox.counters.creates == 0
+        (key, question), *_ = asked["inputRequests"].items()
+        assert question["method"] == "elicitation/create"
+        answer = {key: {"action": "accept", "content": {"proceed": True}}}
+        created = await client.request(
+            "tools/call", {**call, "inputResponses": answer, "requestState": asked["requestState"]}
+        )
+        assert created["resultType"] == "task" and created["status"] == "working"
+        assert sandbox.counters.creates == 1
 
 
 async def test_cancel_says_the_work_goes_on_charged_and_its_images_are_still_saved(

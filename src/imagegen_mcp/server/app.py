@@ -146,11 +146,11 @@ def build_server(
             tg.start_soon(run_engine, state, stop)
             holder.state = state
             try:
-                yield state
+                async with tasks.core.running():
+                    yield state
             finally:
                 holder.state = None
                 stop.set()
-                await tasks.core.aclose()
         state.opening.closed()
 
     # Per-request INFO lines from the HTTP library would flood the host's log view (stderr).

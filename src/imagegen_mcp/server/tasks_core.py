@@ -25,13 +25,17 @@ Guarantees:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import anyio
+import anyio.abc
 from mcp import MCPError
 from mcp.server.context import ServerRequestContext
 from mcp.types import CallToolResult, TextContent
@@ -46,6 +50,8 @@ from imagegen_mcp.tools.views import next_step, progress_of
 if TYPE_CHECKING:
     from imagegen_mcp.models import Task
     from imagegen_mcp.storage.handles import HandleStore, TaskHandle
+
+log = logging.getLogger(__name__)
 
 McpStatus = Literal["working", "completed", "failed", "cancelled"]
 
@@ -137,6 +143,57 @@ class TaskProtocol:
         self._path = db_path
         self._store: HandleStore | None = None
         self._lock = anyio.Lock()
+        self._watchers: anyio.abc.TaskGroup | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """While the server runs: status watchers may run; the store closes at the end."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self._watchers = tg
+                try:
+                    yield
+                finally:
+                    self._watchers = None
+                    tg.cancel_scope.cancel()
+        finally:
+            await self.aclose()
+
+    def watch(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        created: Snapshot,
+        send: Callable[[Snapshot], Awaitable[None]],
+    ) -> None:
+        """Call ``send`` with each change of the handle's status or message, until it ends
+        (from a background task: the call that created the handle has answered by then)."""
+        if self._watchers is not None and not created.terminal:
+            self._watchers.start_soon(self._watch, ctx, created, send)
+
+    async def _watch(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        created: Snapshot,
+        send: Callable[[Snapshot], Awaitable[None]],
+    ) -> None:
+        last = (created.status, created.message)
+        try:
+            engine = await _state(ctx).engine()
+            while True:
+                handle = await (await self.handles()).get(created.handle.id, created.handle.creator)
+                if handle is None:
+                    return  # past its TTL
+                snapshot = await self.snapshot(ctx, handle, honour_cancel=True)
+                if (snapshot.status, snapshot.message) != last:
+                    last = (snapshot.status, snapshot.message)
+                    await send(snapshot)
+                if snapshot.terminal or snapshot.task is None:
+                    return
+                await engine.wait(
+                    snapshot.task.id, RESULT_SLICE_SECONDS, until=partial(_moved, snapshot.task)
+                )
+        except Exception:  # the host went away, or the engine closed: the task itself goes on
+            log.debug("stopped sending status of task %s", created.handle.id, exc_info=True)
 
     async def handles(self) -> HandleStore:
         async with self._lock:
@@ -241,6 +298,10 @@ class TaskProtocol:
     async def cancel(self, handle: TaskHandle) -> TaskHandle:
         cancelled = await (await self.handles()).cancel(handle.id)
         return cancelled or handle
+
+
+def _moved(seen: Task, now: Task) -> bool:
+    return now.updated_at != seen.updated_at
 
 
 def _preview(value: str) -> PreviewMode:

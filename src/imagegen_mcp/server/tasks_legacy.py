@@ -21,13 +21,15 @@ with no way to stop following a task its user gave up on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from functools import partial
+from typing import Any, Literal, cast
 
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import PaginatedRequestParams, RequestParams
 from mcp_types import INVALID_PARAMS, METHOD_NOT_FOUND
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel
 
 from imagegen_mcp.server.tasks_core import Snapshot, TaskProtocol
 from imagegen_mcp.tools.state import AS_PROTOCOL_TASK
@@ -50,6 +52,17 @@ def v1_task(snapshot: Snapshot) -> dict[str, Any]:
     if (poll := snapshot.poll_ms()) is not None:
         fields["pollInterval"] = poll
     return fields
+
+
+class _StatusNotification(BaseModel):
+    method: Literal["notifications/tasks/status"] = "notifications/tasks/status"
+    params: dict[str, Any]
+
+
+async def _notify_status(ctx: ServerRequestContext[Any, Any], snapshot: Snapshot) -> None:
+    """``notifications/tasks/status`` on the session's own stream (the call has ended). The SDK
+    has no model for it in this era: the session sends any model with a method and params."""
+    await ctx.session.send_notification(cast("Any", _StatusNotification(params=v1_task(snapshot))))
 
 
 def _client_declares_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
@@ -112,6 +125,7 @@ class LegacyTasks:
             answer,
             ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
         )
+        self.core.watch(ctx, snapshot, partial(_notify_status, ctx))
         return {"task": v1_task(snapshot)}
 
     # --- tasks/* at 2025-11-25 -------------------------------------------------------------
