@@ -3,6 +3,7 @@ protocol generations, what a host without tasks sees, status, cancel, and visibi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -275,6 +276,32 @@ async def test_task_ids_are_unguessable_and_listed_only_to_the_session_that_made
     with pytest.raises(WireError) as unknown:
         await second.request("tasks/get", {"taskId": handles[0][:-1] + "x"})
     assert unknown.value.code == -32602 and "No task" in unknown.value.message
+    with pytest.raises(WireError) as stale:
+        await first.request("tasks/list", {"cursor": "no-such-handle"})
+    assert stale.value.code == -32602 and "cursor" in stale.value.message
+
+
+async def test_a_handle_keeps_the_hash_of_the_token_it_was_made_with_never_the_token(
+    http: httpx2.AsyncClient, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    token = "a-long-secret-token-for-tests"
+    settings = make_settings(sandbox, tmp_path / "home", http_token=token)
+    async with serve_http(settings, poller=FAST_POLLER) as base:
+        auth = {"Authorization": f"Bearer {token}"}
+        client = WireClient(http, f"{base}/mcp", HANDSHAKE, TASKS_V1, headers=auth)
+        await client.open()
+        call = {"name": "generate_image", "arguments": {"prompt": "a fox"}, "task": {}}
+        handle = (await client.request("tools/call", call))["task"]["taskId"]
+        assert (await client.request("tasks/get", {"taskId": handle}))["status"] == "working"
+    creator = "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    store = await HandleStore.open(settings.db_path)
+    try:
+        found = await store.get(handle, creator)
+        assert found is not None and await store.get(handle, "local") is None
+    finally:
+        await store.aclose()
+    for part in settings.db_path.parent.glob(f"{settings.db_path.name}*"):  # -wal too
+        assert token.encode() not in part.read_bytes()
 
 
 async def test_a_handle_answers_only_its_creator_and_only_until_its_ttl(tmp_path: Path) -> None:

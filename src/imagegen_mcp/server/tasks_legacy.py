@@ -152,6 +152,11 @@ class LegacyTasks:
 
         store = await self.core.handles()
         page = await store.page(creator_of(ctx), session_of(ctx), after=params.cursor, limit=PAGE)
+        if page is None:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message="That cursor is no longer valid: call tasks/list without one.",
+            )
         tasks = [
             v1_task(await self.core.snapshot(ctx, handle, honour_cancel=True)) for handle in page
         ]

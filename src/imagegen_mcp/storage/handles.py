@@ -125,20 +125,21 @@ class HandleStore:
 
     async def page(
         self, creator: str, session: str | None, *, after: str | None, limit: int
-    ) -> list[TaskHandle]:
+    ) -> list[TaskHandle] | None:
         """Live handles of ``creator`` (and of ``session``, when there is one), newest first,
-        ``limit`` of them after the handle ``after``."""
+        ``limit`` of them after the handle ``after`` (None: ``after`` is no live handle)."""
 
-        def _page() -> list[TaskHandle]:
+        def _page() -> list[TaskHandle] | None:
             self._purge()
             where = "creator = ? AND session IS ?"
             params: list[object] = [creator, session]
             if after is not None:
                 row = self._conn.execute(
-                    "SELECT created_at FROM mcp_task_handles WHERE id = ?", (after,)
+                    "SELECT created_at FROM mcp_task_handles WHERE id = ? AND creator = ?",
+                    (after, creator),
                 ).fetchone()
                 if row is None:
-                    return []
+                    return None
                 where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
                 params += [row[0], row[0], after]
             rows = self._conn.execute(
