@@ -88,11 +88,21 @@ async def test_the_official_requester_gets_the_images_of_a_task_in_both_protocol
         assert sb.counters.creates == 1  # one task paid, however often it was polled
 
 
-async def test_a_host_without_tasks_sees_today_s_tools_list_and_one_with_tasks_sees_task_support(
+async def test_a_host_without_tasks_sees_today_s_answers_and_one_with_tasks_sees_task_support(
     http: httpx2.AsyncClient, mcp_url: str
 ) -> None:
-    plain = await (await opened(http, mcp_url, HANDSHAKE, {})).request("tools/list", {})
-    tasked = await (await opened(http, mcp_url, HANDSHAKE, TASKS_V1)).request("tools/list", {})
+    plain_client = WireClient(http, mcp_url, HANDSHAKE, {})
+    tasks_client = WireClient(http, mcp_url, HANDSHAKE, TASKS_V1)
+    plain_init, tasks_init = await plain_client.open(), await tasks_client.open()
+    assert "tasks" not in plain_init["capabilities"]
+    assert tasks_init["capabilities"].pop("tasks") == {
+        "list": {},
+        "cancel": {},
+        "requests": {"tools": {"call": {}}},
+    }
+    assert tasks_init == plain_init
+    plain = await plain_client.request("tools/list", {})
+    tasked = await tasks_client.request("tools/list", {})
     modern = await (await opened(http, mcp_url, MODERN, TASKS_V2)).request("tools/list", {})
     assert not any("execution" in tool for tool in plain["tools"] + modern["tools"])
     stamped = {t["name"]: t.get("execution") for t in tasked["tools"]}

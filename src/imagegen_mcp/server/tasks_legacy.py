@@ -2,10 +2,11 @@
 
 The SDK knows none of it, so this is a ``Server.middleware`` around three spec methods, plus the
 ``tasks/*`` handlers (bound by ``server.tasks_protocol``, which serves both eras):
-- ``initialize``: the server's capabilities gain ``tasks`` (list, cancel, tool calls);
+- ``initialize``: the server's capabilities gain ``tasks`` (list, cancel, tool calls) for a
+  client whose own capabilities declare ``tasks`` (as hosts that speak tasks do);
 - ``tools/list``: ``generate_image`` and ``edit_image`` declare ``execution.taskSupport:
-  "optional"``, only to a client whose capabilities declare tasks, so every other client's
-  tools/list stays byte for byte what it was;
+  "optional"``, only to such a client, so every other client's initialize and tools/list
+  stay byte for byte what they were;
 - ``tools/call`` with a ``task`` field: the tool runs without waiting and the answer is a
   ``CreateTaskResult``. It must bypass the SDK's result check, which knows only
   ``CallToolResult`` for tools/call in this era: a middleware's own answer is sent as it is.
@@ -83,8 +84,10 @@ class LegacyTasks:
             return await call_next(ctx)
         if ctx.method == "initialize":
             answer = await call_next(ctx)
-            if isinstance(answer, dict) and isinstance(answer.get("capabilities"), dict):
-                answer["capabilities"]["tasks"] = SERVER_TASKS
+            declared = (ctx.params or {}).get("capabilities")
+            ours = answer.get("capabilities") if isinstance(answer, dict) else None
+            if isinstance(declared, Mapping) and "tasks" in declared and isinstance(ours, dict):
+                ours["tasks"] = SERVER_TASKS
             return answer
         if ctx.method == "tools/list" and _client_declares_tasks(ctx):
             answer = await call_next(ctx)
