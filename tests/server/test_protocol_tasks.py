@@ -283,6 +283,10 @@ async def test_task_ids_are_unguessable_and_listed_only_to_the_session_that_made
     listed = await first.request("tasks/list", {})
     assert [t["taskId"] for t in listed["tasks"]] == handles[::-1]  # newest first
     assert (await second.request("tasks/list", {}))["tasks"] == []
+    # The TTL a host asks for is kept, within a minute and 30 days.
+    for asked, kept in ((120_000, 120_000), (1, 60_000), (10**12, 30 * 24 * 3600 * 1000)):
+        created = await second.request("tools/call", {**call, "task": {"ttl": asked}})
+        assert created["task"]["ttl"] == kept
     with pytest.raises(WireError) as unknown:
         await second.request("tasks/get", {"taskId": handles[0][:-1] + "x"})
     assert unknown.value.code == -32602 and "No task" in unknown.value.message
