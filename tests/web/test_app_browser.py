@@ -1,0 +1,86 @@
+"""The MCP App view in a real browser, inside a test host built on ext-apps' AppBridge, relaying
+every call to the real server (in memory) wired to the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from mcp import Client
+from playwright.async_api import Browser, FrameLocator, Locator, expect
+
+from imagegen_mcp.sandbox import SandboxConfig
+from imagegen_mcp.server.app import build_server
+from imagegen_mcp.server.settings import Settings
+from tests.support.apps_host import APPS, open_host
+from tests.support.browser import chromium, screenshot_path
+from tests.support.settings import FAST_POLLER
+
+#: Long enough that the view sees the task running before it completes.
+TASK_SECONDS = 2.0
+#: A bound on anything the view waits for (a task, an image), in milliseconds.
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(task_duration=TASK_SECONDS, seed=3)
+
+
+@pytest.fixture
+async def apps_client(settings: Settings) -> AsyncIterator[Client]:
+    async with Client(build_server(settings, poller=FAST_POLLER), extensions=[APPS]) as client:
+        yield client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as b:
+        yield b
+
+
+def task_card(view: FrameLocator, index: int) -> Locator:
+    """The ``index``-th task in the view, newest first."""
+    return view.get_by_role("list", name="Tasks").get_by_role("listitem").nth(index)
+
+
+async def assert_images_shown(card: Locator, count: int) -> None:
+    images = card.get_by_role("img")
+    await expect(images).to_have_count(count, timeout=TIMEOUT_MS)
+    for i in range(count):
+        width = await images.nth(i).evaluate("img => img.complete ? img.naturalWidth : 0")
+        assert width > 0
+
+
+async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
+    apps_client: Client, browser: Browser
+) -> None:
+    host = await open_host(browser, apps_client)
+    prompt = "a lighthouse at dusk, oil painting"
+    first = await host.run_tool("generate_image", {"prompt": prompt, "n": 2, "wait_seconds": 0})
+    assert first["structuredContent"]["status"] in ("pending", "processing")
+
+    view = host.view
+    card = task_card(view, 0)
+    await expect(card.get_by_role("progressbar", name="Progress")).to_be_visible()
+    await expect(card.get_by_role("status")).to_contain_text("%")
+    await assert_images_shown(card, 2)
+    await expect(card.get_by_role("status")).to_have_text("Completed: 2 images saved.")
+    await expect(card.get_by_role("progressbar")).to_be_hidden()
+    # It kept asking the server (through the host) while the task ran, never paying again.
+    polls = host.relay.tool_calls("get_task")
+    assert polls and all(p["task_id"] == first["structuredContent"]["task_id"] for p in polls)
+    assert len(host.relay.tool_calls("generate_image")) == 1  # the host's own call
+
+    await card.get_by_role("figure").nth(1).get_by_role("button", name="Variation").click()
+    second = task_card(view, 0)
+    await expect(view.get_by_role("list", name="Tasks").get_by_role("listitem")).to_have_count(2)
+    await expect(second).not_to_have_attribute("aria-label", f"Task {first['structuredContent']['task_id']}")
+    await assert_images_shown(second, 1)
+    _, variation = host.relay.tool_calls("generate_image")
+    assert variation["prompt"] == prompt
+    first_id = first["structuredContent"]["task_id"]
+    assert variation["reference_images"] == [f"image://{first_id}/1"]
+    await expect(task_card(view, 1).get_by_role("img")).to_have_count(2)  # the first stays
+    await host.page.screenshot(path=screenshot_path("app.png"))
+    host.errors.assert_none()
