@@ -61,10 +61,16 @@ class Relay:
                 return json.dumps({"error": f"the test host does not relay {method}"})
         except MCPError as exc:
             return json.dumps({"error": str(exc)})
-        return json.dumps({"result": result.model_dump(mode="json", by_alias=True, exclude_none=True)})
+        return json.dumps(
+            {"result": result.model_dump(mode="json", by_alias=True, exclude_none=True)}
+        )
 
     def tool_calls(self, name: str) -> list[dict[str, Any]]:
-        return [p.get("arguments") or {} for m, p in self.calls if m == "tools/call" and p["name"] == name]
+        return [
+            p.get("arguments") or {}
+            for m, p in self.calls
+            if m == "tools/call" and p["name"] == name
+        ]
 
 
 @dataclass
@@ -95,7 +101,9 @@ async def _serve_host_files(route: Route) -> None:
     await route.fulfill(status=200, body=path.read_bytes(), content_type=mime or "text/plain")
 
 
-async def open_host(browser: Browser, client: Client, *, width: int = 600, height: int = 800) -> Host:
+async def open_host(
+    browser: Browser, client: Client, *, width: int = 600, height: int = 800
+) -> Host:
     """The host page with the view loaded and initialized (its handshake done)."""
     page, errors = await open_page(browser, "about:blank", width=width, height=height)
     relay = Relay(client)

@@ -3,10 +3,13 @@ every call to the real server (in memory) wired to the sandbox."""
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import AsyncIterator
 
 import pytest
 from mcp import Client
+from PIL import Image
 from playwright.async_api import Browser, FrameLocator, Locator, expect
 
 from imagegen_mcp.sandbox import SandboxConfig
@@ -17,7 +20,7 @@ from tests.support.browser import chromium, screenshot_path
 from tests.support.settings import FAST_POLLER
 
 #: Long enough that the view sees the task running before it completes.
-TASK_SECONDS = 2.0
+TASK_SECONDS = 3.0
 #: A bound on anything the view waits for (a task, an image), in milliseconds.
 TIMEOUT_MS = 20_000
 
@@ -65,7 +68,9 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
     await expect(card.get_by_role("progressbar", name="Progress")).to_be_visible()
     await expect(card.get_by_role("status")).to_contain_text("%")
     await assert_images_shown(card, 2)
-    await expect(card.get_by_role("status")).to_have_text("Completed: 2 images saved.")
+    await expect(card.get_by_role("status")).to_have_text(
+        "Completed: 2 images saved.", timeout=TIMEOUT_MS
+    )
     await expect(card.get_by_role("progressbar")).to_be_hidden()
     # It kept asking the server (through the host) while the task ran, never paying again.
     polls = host.relay.tool_calls("get_task")
@@ -74,8 +79,12 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
 
     await card.get_by_role("figure").nth(1).get_by_role("button", name="Variation").click()
     second = task_card(view, 0)
-    await expect(view.get_by_role("list", name="Tasks").get_by_role("listitem")).to_have_count(2)
-    await expect(second).not_to_have_attribute("aria-label", f"Task {first['structuredContent']['task_id']}")
+    await expect(view.get_by_role("list", name="Tasks").get_by_role("listitem")).to_have_count(
+        2, timeout=TIMEOUT_MS
+    )
+    await expect(second).not_to_have_attribute(
+        "aria-label", f"Task {first['structuredContent']['task_id']}"
+    )
     await assert_images_shown(second, 1)
     _, variation = host.relay.tool_calls("generate_image")
     assert variation["prompt"] == prompt
@@ -84,3 +93,52 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
     await expect(task_card(view, 1).get_by_role("img")).to_have_count(2)  # the first stays
     await host.page.screenshot(path=screenshot_path("app.png"))
     host.errors.assert_none()
+
+
+async def test_an_edit_painted_in_the_view_sends_the_mask_and_shows_the_edited_task(
+    apps_client: Client, browser: Browser
+) -> None:
+    host = await open_host(browser, apps_client)
+    done = await host.run_tool("generate_image", {"prompt": "a red fox", "wait_seconds": 20})
+    task_id = done["structuredContent"]["task_id"]
+    view = host.view
+    await assert_images_shown(task_card(view, 0), 1)
+
+    await task_card(view, 0).get_by_role("button", name="Edit").click()
+    editor = view.get_by_role("region", name="Edit image")
+    await editor.get_by_role("button", name="Rectangle").click()
+    canvas = editor.get_by_role("img", name="Mask: paint the area to change")
+    box = await canvas.bounding_box()
+    assert box is not None
+    mouse = host.page.mouse
+    await mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+    await mouse.down()
+    await mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, steps=5)
+    await mouse.up()
+    await editor.get_by_role("textbox", name="Prompt").fill("make the fox blue")
+    await editor.get_by_role("button", name="Apply edit").click()
+
+    await expect(view.get_by_role("list", name="Tasks").get_by_role("listitem")).to_have_count(
+        2, timeout=TIMEOUT_MS
+    )
+    await assert_images_shown(task_card(view, 0), 1)
+    await expect(editor).to_be_hidden()
+    [sent] = host.relay.tool_calls("edit_image")
+    assert sent["prompt"] == "make the fox blue"
+    assert sent["image"] == f"image://{task_id}/0"
+    mask = mask_pixels(sent["mask"])
+    width, height = (
+        done["structuredContent"]["images"][0]["width"],
+        done["structuredContent"]["images"][0]["height"],
+    )
+    assert mask.size == (width, height)
+    # White (change) inside the dragged quarter, black (keep) elsewhere.
+    assert mask.getpixel((int(width * 0.37), int(height * 0.37))) == 255
+    assert mask.getpixel((int(width * 0.75), int(height * 0.75))) == 0
+    host.errors.assert_none()
+
+
+def mask_pixels(data_uri: str) -> Image.Image:
+    head, _, payload = data_uri.partition(",")
+    assert head == "data:image/png;base64"
+    return Image.open(io.BytesIO(base64.b64decode(payload))).convert("L")

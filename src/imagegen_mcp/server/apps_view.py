@@ -52,7 +52,9 @@ def app_view_extension() -> Apps:
     return apps
 
 
-async def stamp_view_on_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+async def stamp_view_on_tools(
+    ctx: ServerRequestContext[Any, Any], call_next: CallNext
+) -> HandlerResult:
     """Server middleware: ``_meta.ui.resourceUri`` on the bound tools, for Apps clients only."""
     result = await call_next(ctx)
     if ctx.method != "tools/list" or not isinstance(result, dict):
@@ -73,5 +75,5 @@ async def stamp_view_on_tools(ctx: ServerRequestContext[Any, Any], call_next: Ca
 
 
 def app_view_options() -> dict[str, Any]:
-    """``MCPServer`` keyword arguments that add the view: ``MCPServer(..., **app_view_options())``."""
+    """Keyword arguments that add the view: ``MCPServer(..., **app_view_options())``."""
     return {"extensions": [app_view_extension()], "middleware": [stamp_view_on_tools]}

@@ -29,8 +29,10 @@ STYLES = "app/app.css"
 
 
 def _static(path: str) -> str:
-    return resources.files("imagegen_mcp.web").joinpath("static", *path.split("/")).read_text(
-        encoding="utf-8"
+    return (
+        resources.files("imagegen_mcp.web")
+        .joinpath("static", *path.split("/"))
+        .read_text(encoding="utf-8")
     )
 
 

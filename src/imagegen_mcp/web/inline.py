@@ -105,7 +105,9 @@ def _convert(
         if star:
             return f"const {star} = {holder};"
         if braces:
-            fields = ", ".join(o if o == local else f"{o}: {local}" for o, local in _pairs(braces, path))
+            fields = ", ".join(
+                o if o == local else f"{o}: {local}" for o, local in _pairs(braces, path)
+            )
             return f"const {{ {fields} }} = {holder};"
         return ""  # a side-effect import: ordering alone
 
