@@ -7,10 +7,11 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
 from mcp.server.apps import APP_MIME_TYPE
 
@@ -18,6 +19,7 @@ from imagegen_mcp.server import app as server_app
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.web.app_view import VIEW_URI, view_html
+from tests.server.conftest import serve_http
 from tests.support.apps_host import APPS
 from tests.support.settings import FAST_POLLER
 
@@ -43,7 +45,7 @@ async def apps_client(server: MCPServer[Any]) -> AsyncIterator[Client]:
 
 
 async def test_the_view_is_an_mcp_app_resource_whose_csp_names_no_domain(
-    apps_client: Client,
+    server: MCPServer[Any], apps_client: Client
 ) -> None:
     read = await apps_client.read_resource(VIEW_URI)
     [content] = read.contents
@@ -52,6 +54,8 @@ async def test_the_view_is_an_mcp_app_resource_whose_csp_names_no_domain(
     assert csp and all(domains == [] for domains in csp.values()), csp
     listed = {str(r.uri): r for r in (await apps_client.list_resources()).resources}
     assert listed[VIEW_URI].mime_type == APP_MIME_TYPE
+    async with Client(server) as plain:  # an agent never meets half a megabyte of HTML
+        assert VIEW_URI not in {str(r.uri) for r in (await plain.list_resources()).resources}
     assert content.text == view_html()  # type: ignore[union-attr]
 
 
@@ -92,12 +96,29 @@ async def test_an_apps_client_sees_the_view_on_exactly_the_three_task_tools(
             assert tool.meta is None, tool.name
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_over_http_each_client_gets_the_binding_its_capabilities_ask_for(
+    settings: Settings, mode: Literal["auto", "legacy"]
+) -> None:
+    async with serve_http(settings) as base:
+        async with Client(streamable_http_client(f"{base}/mcp"), mode=mode) as plain:
+            assert all(t.meta is None for t in (await plain.list_tools()).tools)
+        async with Client(
+            streamable_http_client(f"{base}/mcp"), mode=mode, extensions=[APPS]
+        ) as apps:
+            tools = (await apps.list_tools()).tools
+            assert {t.name for t in tools if t.meta} == BOUND
+            read = await apps.read_resource(VIEW_URI)
+            assert read.contents[0].mime_type == APP_MIME_TYPE
+
+
 @pytest.mark.parametrize("mode", MODES, ids=["2026", "legacy"])
-async def test_a_client_without_apps_gets_the_tools_list_the_server_gives_without_the_view(
+async def test_a_client_without_apps_gets_the_lists_the_server_gives_without_the_view(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, mode: dict[str, Any]
 ) -> None:
     async with Client(build_server(settings, poller=FAST_POLLER), **mode) as client:
         with_view = compact(await client.list_tools())
+        resources_with_view = compact(await client.list_resources())
         async with Client(
             build_server(settings, poller=FAST_POLLER), extensions=[APPS], **mode
         ) as apps:
@@ -105,6 +126,7 @@ async def test_a_client_without_apps_gets_the_tools_list_the_server_gives_withou
     monkeypatch.setattr(server_app, "app_view_options", dict)
     async with Client(build_server(settings, poller=FAST_POLLER), **mode) as client:
         without_view = compact(await client.list_tools())
+        assert compact(await client.list_resources()) == resources_with_view
     assert with_view == without_view
     # An Apps client's list is the same but for the binding.
     for tool in stamped.tools:

@@ -6,12 +6,15 @@ Guarantees:
 - Its HTML (with a half-megabyte library) is read and built on the first ``resources/read`` and
   kept, never at import or ``build_server`` time: the cold start does not pay for it.
 - ``generate_image``, ``edit_image`` and ``get_task`` carry ``_meta.ui.resourceUri`` only in the
-  ``tools/list`` answers to clients that negotiated MCP Apps; every other client gets the
-  ``tools/list`` it always got, byte for byte, and every client the same tool results.
+  ``tools/list`` answers to clients that negotiated MCP Apps, and only those clients see the view
+  in ``resources/list`` (an agent elsewhere never pays to read half a megabyte of HTML); every
+  other client gets the lists it always got, byte for byte, and every client the same tool
+  results.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -52,28 +55,44 @@ def app_view_extension() -> Apps:
     return apps
 
 
-async def stamp_view_on_tools(
+async def view_for_apps_clients(
     ctx: ServerRequestContext[Any, Any], call_next: CallNext
 ) -> HandlerResult:
-    """Server middleware: ``_meta.ui.resourceUri`` on the bound tools, for Apps clients only."""
+    """Server middleware on the wire form of the lists: for Apps clients, ``_meta.ui.resourceUri``
+    on the bound tools; for the others, the view left out of ``resources/list``."""
     result = await call_next(ctx)
-    if ctx.method != "tools/list" or not isinstance(result, dict):
+    if ctx.method not in ("tools/list", "resources/list") or not isinstance(result, dict):
         return result
-    if not client_supports_apps(ctx):
+    apps = client_supports_apps(ctx)
+    if ctx.method == "tools/list" and apps:
+        return _with_items(result, "tools", _stamp)
+    if ctx.method == "resources/list" and not apps:
+        return _with_items(result, "resources", _unless_view)
+    return result
+
+
+def _stamp(tool: dict[str, Any]) -> dict[str, Any] | None:
+    if tool.get("name") not in BOUND_TOOLS:
+        return tool
+    meta = dict(tool.get("_meta") or {})
+    meta["ui"] = {**(meta.get("ui") or {}), "resourceUri": VIEW_URI}
+    return {**tool, "_meta": meta}
+
+
+def _unless_view(resource: dict[str, Any]) -> dict[str, Any] | None:
+    return None if resource.get("uri") == VIEW_URI else resource
+
+
+def _with_items(
+    result: dict[str, Any], key: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> dict[str, Any]:
+    items = result.get(key)
+    if not isinstance(items, list):
         return result
-    tools = result.get("tools")
-    if not isinstance(tools, list):
-        return result
-    stamped = []
-    for tool in tools:
-        if isinstance(tool, dict) and tool.get("name") in BOUND_TOOLS:
-            meta = dict(tool.get("_meta") or {})
-            meta["ui"] = {**(meta.get("ui") or {}), "resourceUri": VIEW_URI}
-            tool = {**tool, "_meta": meta}
-        stamped.append(tool)
-    return {**result, "tools": stamped}
+    changed = [change(item) if isinstance(item, dict) else item for item in items]
+    return {**result, key: [item for item in changed if item is not None]}
 
 
 def app_view_options() -> dict[str, Any]:
     """Keyword arguments that add the view: ``MCPServer(..., **app_view_options())``."""
-    return {"extensions": [app_view_extension()], "middleware": [stamp_view_on_tools]}
+    return {"extensions": [app_view_extension()], "middleware": [view_for_apps_clients]}
