@@ -102,9 +102,15 @@ async def _serve_host_files(route: Route) -> None:
 
 
 async def open_host(
-    browser: Browser, client: Client, *, width: int = 600, height: int = 800
+    browser: Browser,
+    client: Client,
+    *,
+    reads_resources: bool = True,
+    width: int = 600,
+    height: int = 800,
 ) -> Host:
-    """The host page with the view loaded and initialized (its handshake done)."""
+    """The host page with the view loaded and initialized (its handshake done).
+    ``reads_resources``: whether the host forwards the view's ``resources/read``."""
     page, errors = await open_page(browser, "about:blank", width=width, height=height)
     relay = Relay(client)
     await page.route(f"{HOST_ORIGIN}/**", _serve_host_files)
@@ -113,5 +119,8 @@ async def open_host(
     read = await client.read_resource(VIEW_URI)
     html = read.contents[0].text  # type: ignore[union-attr]  # the view is a text resource
     await page.wait_for_function("() => typeof window.hostOpen === 'function'")
-    await page.evaluate("([html, context]) => window.hostOpen(html, context)", [html, HOST_CONTEXT])
+    await page.evaluate(
+        "([html, context, reads]) => window.hostOpen(html, context, reads)",
+        [html, HOST_CONTEXT, reads_resources],
+    )
     return Host(page, errors, relay)

@@ -98,11 +98,18 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
 async def test_an_edit_painted_in_the_view_sends_the_mask_and_shows_the_edited_task(
     apps_client: Client, browser: Browser
 ) -> None:
-    host = await open_host(browser, apps_client)
-    done = await host.run_tool("generate_image", {"prompt": "a red fox", "wait_seconds": 20})
-    task_id = done["structuredContent"]["task_id"]
+    # A task made earlier, shown by get_task, in a host that forwards tool calls only: the view
+    # takes the images from get_task's full previews and the model from list_tasks.
+    made = await apps_client.call_tool(
+        "generate_image", {"prompt": "a red fox", "wait_seconds": 20}
+    )
+    assert made.structured_content is not None
+    task_id = made.structured_content["task_id"]
+    host = await open_host(browser, apps_client, reads_resources=False)
+    done = await host.run_tool("get_task", {"task_id": task_id})
     view = host.view
     await assert_images_shown(task_card(view, 0), 1)
+    assert not [m for m, _ in host.relay.calls if m == "resources/read"]
 
     await task_card(view, 0).get_by_role("button", name="Edit").click()
     editor = view.get_by_role("region", name="Edit image")
@@ -126,15 +133,30 @@ async def test_an_edit_painted_in_the_view_sends_the_mask_and_shows_the_edited_t
     [sent] = host.relay.tool_calls("edit_image")
     assert sent["prompt"] == "make the fox blue"
     assert sent["image"] == f"image://{task_id}/0"
+    listing = (await apps_client.call_tool("list_tasks", {})).structured_content or {}
+    [model] = [t["model"] for t in listing["tasks"] if t["task_id"] == task_id]
+    assert sent["model"] == model
     mask = mask_pixels(sent["mask"])
-    width, height = (
-        done["structuredContent"]["images"][0]["width"],
-        done["structuredContent"]["images"][0]["height"],
-    )
+    shown = done["structuredContent"]["images"][0]
+    width, height = shown["width"], shown["height"]
     assert mask.size == (width, height)
     # White (change) inside the dragged quarter, black (keep) elsewhere.
     assert mask.getpixel((int(width * 0.37), int(height * 0.37))) == 255
     assert mask.getpixel((int(width * 0.75), int(height * 0.75))) == 0
+    # On disk: the edited image changed inside the painted area only.
+    label = await task_card(view, 0).get_attribute("aria-label") or ""
+    edited = await apps_client.call_tool(
+        "get_task", {"task_id": label.removeprefix("Task "), "wait_seconds": 20}
+    )
+    assert edited.structured_content is not None
+    after = Image.open(edited.structured_content["images"][0]["path"]).convert("RGB")
+    before = Image.open(shown["path"]).convert("RGB")
+    inside, outside = (
+        (int(width * 0.37), int(height * 0.37)),
+        (int(width * 0.75), int(height * 0.75)),
+    )
+    assert after.getpixel(inside) != before.getpixel(inside)
+    assert after.getpixel(outside) == before.getpixel(outside)
     host.errors.assert_none()
 
 

@@ -24,8 +24,9 @@ function withCsp(html) {
   return html.slice(0, at + 6) + meta + html.slice(at + 6);
 }
 
-/** Load the view's HTML and wait for its initialize handshake. */
-window.hostOpen = async (html, hostContext) => {
+/** Load the view's HTML and wait for its initialize handshake; ``readsResources``: whether the
+ * host forwards the view's resources/read (some hosts forward tool calls only). */
+window.hostOpen = async (html, hostContext, readsResources) => {
   const frame = document.createElement("iframe");
   frame.title = "Image tasks view";
   frame.setAttribute("sandbox", "allow-scripts");
@@ -33,11 +34,11 @@ window.hostOpen = async (html, hostContext) => {
   bridge = new AppBridge(
     null,
     { name: "imagegen-mcp test host", version: "1.0.0" },
-    { serverTools: {}, serverResources: {}, logging: {} },
+    readsResources ? { serverTools: {}, serverResources: {}, logging: {} } : { serverTools: {}, logging: {} },
     { hostContext },
   );
   bridge.oncalltool = (params) => relay("tools/call", params);
-  bridge.onreadresource = (params) => relay("resources/read", params);
+  if (readsResources) bridge.onreadresource = (params) => relay("resources/read", params);
   bridge.onloggingmessage = (params) => console.log("view log:", JSON.stringify(params));
   const initialized = new Promise((resolve) => {
     bridge.oninitialized = resolve;

@@ -33,6 +33,7 @@ export async function openEditor(section, { src, label, prompt = "", onSubmit })
   img.src = src;
   canvas.append(img);
   const promptLabel = document.createElement("label");
+  promptLabel.className = "prompt";
   promptLabel.textContent = "Prompt";
   const text = document.createElement("textarea");
   text.value = prompt;

@@ -60,7 +60,12 @@ export class TaskCard {
     this.view = view;
     this.status.textContent = statusText(view);
     this.status.classList.toggle("failed", TERMINAL.has(view.status) && view.status !== "completed");
-    this.progress.value = view.status === "completed" ? 100 : view.progress;
+    // No figure yet (queued upstream): an indeterminate bar rather than a stuck 0.
+    if (view.progress > 0 || view.status === "completed") {
+      this.progress.value = view.status === "completed" ? 100 : view.progress;
+    } else {
+      this.progress.removeAttribute("value");
+    }
     this.progress.hidden = TERMINAL.has(view.status);
     this.images.classList.toggle("many", view.images.length > 1);
     for (const image of view.images) this.figure(image);
