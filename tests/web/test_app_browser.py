@@ -67,6 +67,9 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
     card = task_card(view, 0)
     await expect(card.get_by_role("progressbar", name="Progress")).to_be_visible()
     await expect(card.get_by_role("status")).to_contain_text("%")
+    # The host's theme and style variables (HOST_CONTEXT) are the view's.
+    await expect(view.locator("html")).to_have_attribute("data-theme", "light")
+    await expect(card.get_by_role("progressbar")).to_have_css("accent-color", "rgb(194, 65, 12)")
     await assert_images_shown(card, 2)
     await expect(card.get_by_role("status")).to_have_text(
         "Completed: 2 images saved.", timeout=TIMEOUT_MS
