@@ -90,6 +90,7 @@ async def test_a_rectangle_drawn_on_a_scaled_view_is_a_binary_mask_at_natural_si
         await drag(page, (40, 40), (80, 60))
         mask = await mask_of(page)
         assert mask.size == (400, 200)
+        assert mask.mode == "L"  # no alpha channel: it can only be read as black and white
         gray = mask.convert("RGBA")
         assert gray.getchannel("A").getextrema() == (255, 255)
         levels = gray.convert("L").histogram()

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -41,6 +42,7 @@ from imagegen_mcp.tools.arguments import strict_tool
 from imagegen_mcp.tools.previews import PreviewPolicy
 from imagegen_mcp.tools.state import AppState
 from imagegen_mcp.tools.views import image_uri
+from imagegen_mcp.web.routes import web_routes
 
 if TYPE_CHECKING:
     from imagegen_mcp.service.poller import PollerConfig
@@ -97,11 +99,16 @@ class StateHolder:
 
 
 def build_server(
-    settings: Settings, *, poller: PollerConfig | None = None, trust_roots: bool = True
+    settings: Settings,
+    *,
+    poller: PollerConfig | None = None,
+    trust_roots: bool = True,
+    static_dir: Path | None = None,
 ) -> MCPServer[AppState]:
     """The MCP server; ``poller`` overrides the polling policy (tests use short intervals).
     ``trust_roots``: clients run on this machine (stdio, a loopback bind), so the folders their
-    MCP roots name are folders here and may be read and written like the allowed ones."""
+    MCP roots name are folders here and may be read and written like the allowed ones.
+    ``static_dir`` replaces the playground page's folder (tests)."""
     holder = StateHolder()
 
     async def run_engine(state: AppState, stop: anyio.Event) -> None:
@@ -200,6 +207,10 @@ def build_server(
             return JSONResponse({"ok": False}, status_code=503)
         found = await engine.handle_callback(request.path_params["token"])
         return JSONResponse({"ok": found}, status_code=200 if found else 404)
+
+    # The playground page and its API (served by the HTTP app only, guarded by web.guard).
+    for route in web_routes(lambda: holder.state, home=settings.home, static_dir=static_dir):
+        mcp.custom_route(route.path, methods=route.methods, include_in_schema=False)(route.endpoint)
 
     async def read_image(task_id: str, index: str) -> Resource:
         state = holder.state

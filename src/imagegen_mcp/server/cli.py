@@ -1,4 +1,4 @@
-"""The ``imagegen-mcp`` command: serve (default), sandbox, generate, edit, where, models.
+"""The ``imagegen-mcp`` command: serve (default), ui, sandbox, generate, edit, where, models.
 
 stdout carries only results (saved paths) or, for ``serve`` over stdio, the MCP protocol;
 logs, progress and errors go to stderr.
@@ -20,6 +20,7 @@ from imagegen_mcp import __version__
 from imagegen_mcp.catalog import QUALITIES, TIERS
 from imagegen_mcp.errors import ImagegenError, InputError
 from imagegen_mcp.models import OptionValue, Task, TaskRequest
+from imagegen_mcp.server import ui
 from imagegen_mcp.server.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the MCP server (the default command)")
     _serve_args(serve)
+    ui.add_parser(sub)
 
     sandbox = sub.add_parser(
         "sandbox", help="run the local EvoLink-compatible sandbox (offline emulator for testing)"
@@ -146,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             _where(_sandbox_settings() if args.sandbox else load_settings())
         elif command == "models":
             _models(args.capability, as_json=args.json)
+        elif command == "ui":
+            chosen = _sandbox_config() if args.sandbox else None
+            ui.command(args, _sandbox_settings() if args.sandbox else load_settings(), chosen)
         else:
             sandbox = getattr(args, "sandbox", False)
             settings = _sandbox_settings() if sandbox else load_settings()

@@ -4,6 +4,7 @@ server's own routes (the upstream callback), behind an optional bearer token."""
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -18,19 +19,22 @@ from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore, Se
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.poller import PollerConfig
 from imagegen_mcp.service.wire import callback_path
+from imagegen_mcp.web.guard import WebGuard, is_web_path
 
 CALLBACK_PREFIX = callback_path("")
 
 
 class BearerAuth:
-    """Requires ``Authorization: Bearer <token>`` on everything but the callback route."""
+    """Requires ``Authorization: Bearer <token>`` on everything but the callback route and the
+    playground's routes (``web.guard`` takes the token there, also as its cookie)."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self._app = app
         self._token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(CALLBACK_PREFIX):
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path and not path.startswith(CALLBACK_PREFIX) and not is_web_path(path):
             headers = dict(scope.get("headers") or [])
             given = headers.get(b"authorization", b"")
             scheme, _, token = given.partition(b" ")
@@ -91,34 +95,59 @@ def host_security(settings: Settings, host: str) -> TransportSecuritySettings:
     )
 
 
-def http_app(
-    settings: Settings, *, host: str = "127.0.0.1", poller: PollerConfig | None = None
-) -> ASGIApp:
-    """The ASGI app: MCP at /mcp plus the callback route; bearer-protected when a token is set.
-
-    ``host`` is the bind address; ``poller`` overrides the polling policy (tests).
-    """
+def bind_token(settings: Settings, host: str) -> str | None:
+    """The token the app requires, or None; a ``ConfigError`` for a bind off loopback without
+    one."""
     token = settings.http_token.get_secret_value() if settings.http_token else None
     if not is_loopback(host) and not token:
         raise ConfigError(
             f"Refusing to serve on {host} without authentication: set IMAGEGEN_HTTP_TOKEN "
             "(clients send it as 'Authorization: Bearer <token>'), or bind to 127.0.0.1."
         )
+    return token
+
+
+def http_app(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    poller: PollerConfig | None = None,
+    static_dir: Path | None = None,
+) -> ASGIApp:
+    """The ASGI app: MCP at /mcp, the callback route and the playground (``/``, ``/api/``);
+    bearer-protected when a token is set.
+
+    ``host`` is the bind address; ``poller`` overrides the polling policy, ``static_dir`` the
+    page's folder (tests).
+    """
+    token = bind_token(settings, host)
     # The SDK's app carries our custom routes and runs the session manager (and so our
     # lifespan) in its own lifespan. Its host check covers /mcp only: the callback route is
     # reached by the upstream under any name, and only triggers a confirming GET.
     # An event store makes each call's SSE stream resumable: a client that lost its connection
     # reconnects with Last-Event-ID (after the SSE retry delay) and still gets the result.
     # Roots name folders on the client's machine: only a loopback bind's clients share ours.
-    app = build_server(settings, poller=poller, trust_roots=is_loopback(host)).streamable_http_app(
+    security = host_security(settings, host)
+    server = build_server(
+        settings, poller=poller, trust_roots=is_loopback(host), static_dir=static_dir
+    )
+    app = server.streamable_http_app(
         json_response=False,
-        transport_security=host_security(settings, host),
+        transport_security=security,
         host=host,
         event_store=BoundedEventStore(),
         retry_interval=RETRY_MILLISECONDS,
     )
     scoped = SessionScope(app)
-    return BearerAuth(scoped, token) if token else scoped
+    inner = BearerAuth(scoped, token) if token else scoped
+    # The playground's routes answer to the names /mcp answers to.
+    restricted = security.enable_dns_rebinding_protection
+    return WebGuard(
+        inner,
+        hosts=security.allowed_hosts if restricted else None,
+        origins=security.allowed_origins if restricted else None,
+        token=token,
+    )
 
 
 def run_http(settings: Settings, *, host: str, port: int) -> None:

@@ -21,15 +21,15 @@ from mcp.types import CallToolResult, TextContent
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-from imagegen_mcp.errors import BudgetExceeded, ImagegenError
+from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.models import OptionValue, TaskRequest
 from imagegen_mcp.service.masks import MaskRegion
+from imagegen_mcp.tools.cost import SETTING, cost_question
 from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
 
 if TYPE_CHECKING:
     from imagegen_mcp.service.engine import TaskEngine
 
-SETTING = "IMAGEGEN_CONFIRM_ABOVE_CREDITS"
 #: From this protocol on, the SDK asks through ``InputRequiredResult`` (no back channel needed).
 _INPUT_REQUIRED_VERSION = "2026-07-28"
 
@@ -116,41 +116,22 @@ async def _engine(state: Paying) -> TaskEngine:
 # --- the question, and the answer ------------------------------------------------------------
 
 
-def _what(request: TaskRequest) -> str:
-    images = "1 image" if request.count == 1 else f"{request.count} images"
-    return f"{request.model}, {images}"
-
-
 async def ask_before_paying(
     ctx: Context, engine: TaskEngine, threshold: float | None, request: TaskRequest
 ) -> Elicit[Proceed] | Proceed:
     """The question to ask for ``request`` (as ``check_request`` returns it), or ``NOT_ASKED``
     when it costs no more than ``threshold``. A client that cannot be asked gets a refusal."""
-    if threshold is None:
+    question = await cost_question(engine, threshold, request)
+    if question is None:
         return NOT_ASKED
-    estimate = await engine.estimate(request)
-    try:
-        await engine.check_budget(request, estimate=estimate)
-    except BudgetExceeded:
-        return NOT_ASKED  # the tool body refuses it, before any upload: no question for it
-    if estimate is not None and estimate <= threshold:
-        return NOT_ASKED
-    what = _what(request)
     if not can_elicit(ctx):
-        cost = "an unknown number of" if estimate is None else f"about {estimate:g}"
         raise ToolError(
-            f"Not run: this request would use {cost} credits ({what}), and with {SETTING}="
-            f"{threshold:g} the user must confirm it, but this client cannot ask (it has no MCP "
-            "elicitation). Nothing was uploaded, created or paid. Ask for fewer or cheaper "
-            f"images, or the user may raise {SETTING}."
+            f"Not run: this request would use {question.cost} credits ({question.what}), and "
+            f"with {SETTING}={threshold:g} the user must confirm it, but this client cannot ask "
+            "(it has no MCP elicitation). Nothing was uploaded, created or paid. Ask for fewer "
+            f"or cheaper images, or the user may raise {SETTING}."
         )
-    if estimate is None:
-        return Elicit(
-            f"The cost of this request is not known yet ({what}: no price known for this "
-            "model and resolution). Proceed?",
-            Proceed,
-        )
-    return Elicit(f"This will use about {estimate:g} credits ({what}). Proceed?", Proceed)
+    return Elicit(question.sentence(), Proceed)
 
 
 def can_elicit(ctx: Context) -> bool:

@@ -3,8 +3,8 @@
 //
 // Guarantees:
 // - the mask is a PNG of exactly image.naturalWidth x image.naturalHeight, every pixel either
-//   opaque white (change) or opaque black (keep): no grey edges, no transparency, whatever the
-//   size the image is shown at;
+//   white (change) or black (keep): greyscale without an alpha channel, so opaque; no grey
+//   edges, whatever the size the image is shown at;
 // - painting happens in the image's own pixels (the canvas has the natural size and is only
 //   scaled by CSS), so a mask drawn on a small view lines up with the full-size image;
 // - every action (stroke, rectangle, invert, clear) can be undone, one at a time;
@@ -250,13 +250,10 @@ export function createPainter(container, image, { brush = 40, onChange } = {}) {
     },
     /** The mask as a PNG Blob at the image's natural size: white = change, black = keep. */
     async toMaskBlob() {
-      const out = document.createElement("canvas");
-      out.width = width;
-      out.height = height;
-      out.getContext("2d").putImageData(binaryPixels().data, 0, 0);
-      return new Promise((resolve, reject) => {
-        out.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("The mask could not be encoded as PNG."))), "image/png");
-      });
+      const { data } = binaryPixels();
+      const grey = new Uint8Array(width * height);
+      for (let i = 0; i < grey.length; i += 1) grey[i] = data.data[i * 4];
+      return greyPng(width, height, grey);
     },
     destroy() {
       observer.disconnect();
@@ -270,6 +267,58 @@ export function createPainter(container, image, { brush = 40, onChange } = {}) {
     },
   };
   return api;
+}
+
+// --- PNG encoding -------------------------------------------------------------------------------
+// The mask is written as an 8-bit greyscale PNG without an alpha channel. canvas.toBlob() would
+// give RGBA, and a reader that takes any alpha channel as a transparency mask (transparent =
+// change) would see a fully opaque mask that changes nothing. Without alpha, the PNG can only
+// be read as black and white.
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n += 1) {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type, body) {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.length);
+  for (let i = 0; i < 4; i += 1) out[4 + i] = type.charCodeAt(i);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  return out;
+}
+
+async function zlib(bytes) {
+  // CompressionStream("deflate") is the zlib format PNG's IDAT holds.
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** A greyscale PNG of `grey` (one byte per pixel, rows top to bottom). */
+export async function greyPng(width, height, grey) {
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 0, 0, 0, 0], 8); // 8 bits, greyscale, deflate, no filter method, no interlace
+  const rows = new Uint8Array((width + 1) * height); // each row: filter type 0, then its pixels
+  for (let y = 0; y < height; y += 1) rows.set(grey.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  const signature = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const parts = [signature, chunk("IHDR", header), chunk("IDAT", await zlib(rows)), chunk("IEND", new Uint8Array())];
+  return new Blob(parts, { type: "image/png" });
 }
 
 /**

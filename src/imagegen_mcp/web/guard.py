@@ -1,0 +1,186 @@
+"""Who may use the playground's routes (``/``, ``/static/...``, ``/api/...``): the same Host and
+Origin rules as ``/mcp``, an Origin on every POST, and the token when one is set.
+
+- Host: one of the names ``/mcp`` answers to (``server.http.host_security``), else 421. A page
+  on another name that an attacker rebinds to this address is refused like at ``/mcp``.
+- Origin: when sent, one of those names' origins (or, where any name is allowed, the origin of
+  the Host the request names), else 403. A POST must carry one (browsers always send it on
+  ``fetch`` POSTs): a form or script on another site never gets to start a paid task.
+- The token (``IMAGEGEN_HTTP_TOKEN``, required off loopback): ``Authorization: Bearer <token>``,
+  or the cookie that opening ``/?token=<token>`` once sets (HttpOnly, SameSite=Strict), so the
+  page's own requests carry it and no script can read it. The cookie holds a value derived from
+  the token (an HMAC), not the token: it opens the page's routes only, never ``/mcp``. Compared
+  in constant time; never logged or echoed.
+
+Every other path (``/mcp``, the upstream callback) passes through untouched: ``server.http``
+guards those as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imagegen_mcp.web.errors import error_response
+
+COOKIE = "imagegen_token"
+
+#: On every answer of these routes: another site's page may not even embed them (an <img> or
+#: <script> of ours on its page), nor have a browser guess their type; JSON is never cached.
+SAME_ORIGIN_HEADERS = {
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def cookie_value(token: str) -> str:
+    """What the page's cookie holds for ``token``."""
+    return hmac.new(token.encode(), b"imagegen-mcp playground cookie", hashlib.sha256).hexdigest()
+
+
+def is_web_path(path: str) -> bool:
+    return path == "/" or path.startswith(("/static/", "/api/"))
+
+
+def matches(value: str, allowed: Sequence[str]) -> bool:
+    """``value`` is in ``allowed``, exactly or through an entry ending in ``:*`` (any port),
+    as the SDK matches ``/mcp``'s Host and Origin (here the port must be a number)."""
+    if value in allowed:
+        return True
+    return any(
+        entry.endswith(":*")
+        and value.startswith(entry[:-2] + ":")
+        and value[len(entry) - 1 :].isdigit()
+        for entry in allowed
+    )
+
+
+class WebGuard:
+    """ASGI middleware in front of the app. ``hosts`` / ``origins``: the allowed lists, or None
+    where any name is answered (a bind off loopback without ``IMAGEGEN_ALLOWED_HOSTS``, which
+    requires the token instead)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hosts: Sequence[str] | None,
+        origins: Sequence[str] | None,
+        token: str | None,
+    ) -> None:
+        self._app = app
+        self._hosts = hosts
+        self._origins = origins
+        self._secret = _Secret(token.encode(), cookie_value(token).encode()) if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_web_path(scope["path"]):
+            await self._app(scope, receive, send)
+            return
+        response = self._refusal(scope, Headers(scope=scope))
+        if response is not None:
+            await response(scope, receive, send)
+            return
+
+        async def send_same_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SAME_ORIGIN_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self._app(scope, receive, send_same_origin)
+
+    def _refusal(self, scope: Scope, headers: Headers) -> Response | None:
+        host = headers.get("host", "")
+        if self._hosts is not None and not matches(host, self._hosts):
+            return error_response(
+                421,
+                "This server does not answer to that host name: open it at the address it "
+                "printed (or add the name to IMAGEGEN_ALLOWED_HOSTS).",
+            )
+        origin = headers.get("origin")
+        method = scope["method"]
+        if origin is None and method not in _SAFE_METHODS:
+            return error_response(
+                403, "Refused: a request that changes something must carry an Origin header."
+            )
+        if origin is not None and not self._origin_allowed(origin, host):
+            return error_response(
+                403, "Refused: requests from another site's page are not accepted here."
+            )
+        secret = self._secret
+        if secret is None:
+            return None
+        given = _query_token(scope)
+        if given is not None and scope["path"] == "/" and method in _SAFE_METHODS:
+            return _login(secret, given, scope)
+        if secret.authorizes(headers):
+            return None
+        return error_response(
+            401,
+            "This server needs its token: open the link with ?token=... that it printed, or "
+            "send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    def _origin_allowed(self, origin: str, host: str) -> bool:
+        if self._origins is not None:
+            return matches(origin, self._origins)
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
+
+
+@dataclass(frozen=True)
+class _Secret:
+    token: bytes
+    cookie: bytes  # cookie_value(token)
+
+    def authorizes(self, headers: Headers) -> bool:
+        scheme, _, bearer = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and _same(bearer.strip().encode(), self.token):
+            return True
+        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
+        return cookie is not None and _same(cookie.encode(), self.cookie)
+
+
+def _login(secret: _Secret, given: str, scope: Scope) -> Response:
+    """``/?token=...``: the cookie and a redirect to ``/`` (the token leaves the address bar and
+    the history), or 401 for a wrong token."""
+    if not _same(given.encode(), secret.token):
+        return error_response(
+            401, "Wrong token: open the link with ?token=... exactly as the server printed it."
+        )
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        secret.cookie.decode(),
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=scope.get("scheme") == "https",
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _same(given: bytes, token: bytes) -> bool:
+    return secrets.compare_digest(given, token)
+
+
+def _query_token(scope: Scope) -> str | None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    values = parse_qs(query).get("token")
+    return values[0] if values else None
