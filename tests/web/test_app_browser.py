@@ -80,7 +80,8 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
     assert polls and all(p["task_id"] == first["structuredContent"]["task_id"] for p in polls)
     assert len(host.relay.tool_calls("generate_image")) == 1  # the host's own call
 
-    await card.get_by_role("figure").nth(1).get_by_role("button", name="Variation").click()
+    # A double click starts one task: the button waits for the first call's answer.
+    await card.get_by_role("figure").nth(1).get_by_role("button", name="Variation").dblclick()
     second = task_card(view, 0)
     await expect(view.get_by_role("list", name="Tasks").get_by_role("listitem")).to_have_count(
         2, timeout=TIMEOUT_MS

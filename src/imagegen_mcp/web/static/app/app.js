@@ -45,6 +45,7 @@ function textOf(result) {
 function say(message) {
   notice.textContent = message;
   notice.hidden = !message;
+  if (message) notice.scrollIntoView({ block: "nearest" });
 }
 
 async function call(name, args) {

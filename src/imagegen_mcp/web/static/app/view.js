@@ -97,8 +97,17 @@ export class TaskCard {
       ),
     );
     const entry = { figure, slot, img: null, image, variation, edit };
-    variation.addEventListener("click", () => this.actions.variation(this, image, entry.img));
-    edit.addEventListener("click", () => this.actions.edit(this, image, entry.img));
+    // Disabled until the action's call is answered: a double click starts (and pays) one task.
+    const run = async (button, action) => {
+      button.disabled = true;
+      try {
+        await action(this, image, entry.img);
+      } finally {
+        button.disabled = false;
+      }
+    };
+    variation.addEventListener("click", () => run(variation, this.actions.variation));
+    edit.addEventListener("click", () => run(edit, this.actions.edit));
     this.figures.set(image.index, entry);
     this.images.append(figure);
     return entry;
