@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -18,12 +20,14 @@ from mcp.server.apps import APP_MIME_TYPE
 from imagegen_mcp.server import app as server_app
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings
-from imagegen_mcp.web.app_view import VIEW_URI, view_html
+from imagegen_mcp.web import app_view
+from imagegen_mcp.web.app_view import view_html
 from tests.server.conftest import serve_http
-from tests.support.apps_host import APPS
+from tests.support.apps_host import APPS, HOST_DIR, VIEW_URI
 from tests.support.settings import FAST_POLLER
 
 BOUND = {"generate_image", "edit_image", "get_task"}
+VENDOR = Path(app_view.__file__).parent / "vendor"
 MODES: list[dict[str, Any]] = [{}, {"mode": "legacy"}]
 
 
@@ -158,3 +162,20 @@ def test_the_view_is_built_on_its_first_read_never_at_start() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.split() == [], proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [
+        (VENDOR, "ext-apps-app-with-deps-2.0.4.js"),
+        (HOST_DIR, "ext-apps-app-bridge-2.0.4.bundle.js"),
+    ],
+)
+def test_vendored_browser_code_is_the_file_its_readme_names_with_its_licence(
+    folder: Path, name: str
+) -> None:
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    assert name in readme and digest in readme, f"{name} changed: update {folder}/README.md"
+    licences = [p for p in folder.iterdir() if p.name.startswith(("LICENSE", "LICENCE"))]
+    assert licences and all("Permission is hereby granted" in p.read_text() for p in licences)

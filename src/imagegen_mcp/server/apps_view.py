@@ -22,7 +22,7 @@ from mcp.server.apps import Apps, ResourceCsp, client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.resources import Resource
 
-#: Where the view lives (``web.app_view`` builds it; repeated here so nothing loads it early).
+#: Where the view lives (``web.app_view`` builds it, on the first read).
 VIEW_URI = "ui://imagegen/view.html"
 #: The tools whose results the view shows.
 BOUND_TOOLS = frozenset({"generate_image", "edit_image", "get_task"})

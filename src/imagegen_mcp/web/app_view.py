@@ -14,8 +14,6 @@ from importlib import resources
 
 from imagegen_mcp.web.inline import inline_modules, library_scope, script_safe
 
-VIEW_URI = "ui://imagegen/view.html"
-VIEW_TITLE = "Image tasks"
 #: The vendored ``@modelcontextprotocol/ext-apps`` browser bundle (see vendor/README.md).
 VENDOR_FILE = "ext-apps-app-with-deps-2.0.4.js"
 #: The import name our modules use for it, and the names they take from it.
