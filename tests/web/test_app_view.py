@@ -58,6 +58,7 @@ async def test_the_view_is_an_mcp_app_resource_whose_csp_names_no_domain(
     assert csp and all(domains == [] for domains in csp.values()), csp
     listed = {str(r.uri): r for r in (await apps_client.list_resources()).resources}
     assert listed[VIEW_URI].mime_type == APP_MIME_TYPE
+    assert (listed[VIEW_URI].meta or {})["ui"]["csp"] == csp  # hosts may review it when listing
     async with Client(server) as plain:  # an agent never meets half a megabyte of HTML
         assert VIEW_URI not in {str(r.uri) for r in (await plain.list_resources()).resources}
     assert content.text == view_html()  # type: ignore[union-attr]
@@ -95,7 +96,8 @@ async def test_an_apps_client_sees_the_view_on_exactly_the_three_task_tools(
     assert bound == BOUND
     for tool in tools:
         if tool.name in BOUND:
-            assert tool.meta == {"ui": {"resourceUri": VIEW_URI}}  # no visibility: model and app
+            # No visibility: for the model and the view. The flat key is for older hosts.
+            assert tool.meta == {"ui": {"resourceUri": VIEW_URI}, "ui/resourceUri": VIEW_URI}
         else:
             assert tool.meta is None, tool.name
 

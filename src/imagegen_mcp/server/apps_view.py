@@ -24,6 +24,8 @@ from mcp.server.mcpserver.resources import Resource
 
 #: Where the view lives (``web.app_view`` builds it, on the first read).
 VIEW_URI = "ui://imagegen/view.html"
+#: ``_meta["ui/resourceUri"]``: the binding as the first Apps hosts read it (deprecated).
+LEGACY_URI_KEY = "ui/resourceUri"
 #: The tools whose results the view shows.
 BOUND_TOOLS = frozenset({"generate_image", "edit_image", "get_task"})
 #: No connect, resource, frame or base-uri domain: everything the view needs is inline, and the
@@ -76,6 +78,8 @@ def _stamp(tool: dict[str, Any]) -> dict[str, Any] | None:
         return tool
     meta = dict(tool.get("_meta") or {})
     meta["ui"] = {**(meta.get("ui") or {}), "resourceUri": VIEW_URI}
+    # The flat key older Apps hosts read (ext-apps' registerAppTool sets both).
+    meta[LEGACY_URI_KEY] = VIEW_URI
     return {**tool, "_meta": meta}
 
 
