@@ -30,7 +30,7 @@ MODULES = {
 
 
 def test_modules_run_after_their_imports_each_in_its_own_scope() -> None:
-    out = inline_modules(MODULES, "app/main.js", {"lib": "__lib"})
+    out = inline_modules(MODULES.get, "app/main.js", {"lib": "__lib"})
     order = [out.index(f"// {path}\n") for path in ("shapes.js", "app/util.js", "app/main.js")]
     assert order == sorted(order)
     assert "unused.js" not in out and "NEVER" not in out  # only what the entry reaches
@@ -60,7 +60,7 @@ def test_module_syntax_it_does_not_handle_is_refused_naming_the_file(
     source: str, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=rf"^main\.js: .*{problem}"):
-        inline_modules({"main.js": source, "b.js": "export const a = 1;\n"}, "main.js")
+        inline_modules({"main.js": source, "b.js": "export const a = 1;\n"}.get, "main.js")
 
 
 def test_an_import_cycle_is_refused_naming_it() -> None:
@@ -69,7 +69,7 @@ def test_an_import_cycle_is_refused_naming_it() -> None:
         "b.js": 'import { a } from "./a.js";\nexport const b = 2;\n',
     }
     with pytest.raises(ValueError, match=r"import cycle: a\.js -> b\.js -> a\.js"):
-        inline_modules(modules, "a.js")
+        inline_modules(modules.get, "a.js")
 
 
 def test_a_library_exposes_only_the_names_asked_from_its_trailing_export_list() -> None:
@@ -87,5 +87,5 @@ def test_nothing_inlined_can_close_the_script_element() -> None:
     assert script_safe('s = "</script><script>alert(1)</SCRIPT>";') == (
         's = "<\\/script><script>alert(1)<\\/SCRIPT>";'
     )
-    out = inline_modules({"m.js": 'const end = "</script>";\n'}, "m.js")
+    out = inline_modules({"m.js": 'const end = "</script>";\n'}.get, "m.js")
     assert "</script" not in out.lower()

@@ -19,9 +19,9 @@ VENDOR_FILE = "ext-apps-app-with-deps-2.0.4.js"
 #: The import name our modules use for it, and the names they take from it.
 LIBRARY = "ext-apps"
 LIBRARY_NAMES = ("App", "applyDocumentTheme", "applyHostStyleVariables", "applyHostFonts")
-#: Our modules, relative to ``static/``; the inliner follows the entry's imports.
+#: Our entry module, relative to ``static/``; the inliner follows its imports from there (the
+#: playground's ``painter.js`` among them).
 ENTRY = "app/app.js"
-MODULE_FILES = ("app/app.js", "app/view.js", "app/edit.js", "app/images.js", "painter.js")
 TEMPLATE = "app/view.html"
 STYLES = "app/app.css"
 
@@ -34,6 +34,14 @@ def _static(path: str) -> str:
     )
 
 
+def _module(path: str) -> str | None:
+    """A ``.js`` file under ``static/``, read when the inliner asks for it; None if absent."""
+    if not path.endswith(".js") or ".." in path.split("/"):
+        return None
+    file = resources.files("imagegen_mcp.web").joinpath("static", *path.split("/"))
+    return file.read_text(encoding="utf-8") if file.is_file() else None
+
+
 def _vendor(name: str) -> str:
     return resources.files("imagegen_mcp.web").joinpath("vendor", name).read_text(encoding="utf-8")
 
@@ -43,8 +51,7 @@ def view_html() -> str:
     """The whole document (about 0.6 MB), built on the first call and kept."""
     library_var = "__library_ext_apps"
     library = library_scope(library_var, _vendor(VENDOR_FILE), LIBRARY_NAMES)
-    modules = {path: _static(path) for path in MODULE_FILES}
-    ours = inline_modules(modules, ENTRY, {LIBRARY: library_var})
+    ours = inline_modules(_module, ENTRY, {LIBRARY: library_var})
     script = script_safe(library) + ours
     template = _static(TEMPLATE)
     if template.count("/*STYLES*/") != 1 or template.count("/*SCRIPT*/") != 1:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 _IMPORT = re.compile(
     r"""^[ \t]*import\s*(?:(\{[^}]*\})\s*from\s*|\*\s*as\s+([A-Za-z_$][\w$]*)\s*from\s*)?
@@ -79,23 +79,21 @@ def library_scope(var: str, source: str, names: Sequence[str]) -> str:
     return f"const {var} = (() => {{\n{body}\nreturn {{ {fields} }};\n}})();\n"
 
 
-def _resolve(importer: str, spec: str, modules: Mapping[str, str]) -> str:
+def _resolve(importer: str, spec: str) -> str:
     target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
-    if target not in modules:
-        raise ValueError(f"{importer}: imports {spec!r}, which is not among the inlined files")
+    if target.startswith("../"):
+        raise ValueError(f"{importer}: imports {spec!r}, outside the inlined files' folder")
     return target
 
 
-def _convert(
-    path: str, source: str, modules: Mapping[str, str], libraries: Mapping[str, str]
-) -> tuple[str, list[str]]:
+def _convert(path: str, source: str, libraries: Mapping[str, str]) -> tuple[str, list[str]]:
     """The module's body as a function scope's text, and the local files it imports."""
     deps: list[str] = []
 
     def replace_import(match: re.Match[str]) -> str:
         braces, star, _, spec = match.groups()
         if spec.startswith("."):
-            target = _resolve(path, spec, modules)
+            target = _resolve(path, spec)
             deps.append(target)
             holder = _var(target)
         elif spec in libraries:
@@ -135,14 +133,13 @@ def _convert(
 
 
 def inline_modules(
-    modules: Mapping[str, str], entry: str, libraries: Mapping[str, str] | None = None
+    load: Callable[[str], str | None], entry: str, libraries: Mapping[str, str] | None = None
 ) -> str:
-    """``entry`` and every module it imports (``modules``: path -> source, paths relative to one
-    root, like ``app/app.js``) as one script body, each module after its imports. ``libraries``
-    maps a bare import name to the variable a ``library_scope`` defined before this text."""
+    """``entry`` and every module it imports as one script body, each module after its imports.
+    ``load(path)`` gives a module's source (None: no such file), paths relative to one root,
+    like ``app/app.js``. ``libraries`` maps a bare import name to the variable a
+    ``library_scope`` defined before this text."""
     libraries = libraries or {}
-    if entry not in modules:
-        raise ValueError(f"{entry}: no such module")
     ordered: list[str] = []
     converted: dict[str, str] = {}
     visiting: list[str] = []
@@ -153,8 +150,12 @@ def inline_modules(
         if path in visiting:
             cycle = " -> ".join([*visiting[visiting.index(path) :], path])
             raise ValueError(f"import cycle: {cycle}")
+        source = load(path)
+        if source is None:
+            importer = f"{visiting[-1]}: imports {path!r}, which" if visiting else path
+            raise ValueError(f"{importer} is not among the inlined files")
         visiting.append(path)
-        text, deps = _convert(path, modules[path], modules, libraries)
+        text, deps = _convert(path, source, libraries)
         for dep in deps:
             visit(dep)
         visiting.pop()
