@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
+import uvicorn
 from PIL import Image
 from playwright.async_api import Browser, Page
 
+from imagegen_mcp.server.http import http_app
+from imagegen_mcp.server.settings import Settings
+from tests.server.conftest import base_url
 from tests.support.browser import PageErrors, open_page
-from tests.support.settings import WAIT
+from tests.support.settings import FAST_POLLER, WAIT
 
 # Records every text the status region and the task cards' stage lines show, as they change:
 # a poll from the test could miss a state that lasted a few milliseconds.
@@ -123,3 +130,39 @@ async def still_box(page: Page, selector: str) -> dict[str, float]:
     with anyio.fail_after(WAIT):
         box: dict[str, float] = await page.locator(selector).evaluate(STILL)
     return box
+
+
+def assert_no_errors_but_lost_connections(errors: PageErrors) -> None:
+    """No console error but chromium's own lines for requests made while the server was down."""
+    errors.messages = [m for m in errors.messages if "net::ERR_CONNECTION_REFUSED" not in m]
+    errors.assert_none()
+
+
+def reusable_socket(port: int = 0) -> socket.socket:
+    """A loopback socket on ``port`` that a server stopped a moment ago can hand on."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+@asynccontextmanager
+async def serve_briefly(settings: Settings, sock: socket.socket) -> AsyncIterator[str]:
+    """The real app on ``sock``, like ``serve_http``, but stopping within a second even while the
+    page holds long polls open (uvicorn otherwise waits for them to be answered), and closing
+    the socket so the next server can take the port."""
+    app = http_app(settings, host="127.0.0.1", poller=FAST_POLLER)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            with anyio.fail_after(10):
+                while not server.started:
+                    await anyio.sleep(0.01)
+            try:
+                yield base_url(sock)
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()

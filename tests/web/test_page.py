@@ -17,12 +17,15 @@ from tests.server.conftest import serve_http
 from tests.support.browser import chromium, screenshot_path
 from tests.support.settings import FAST_POLLER, WAIT
 from tests.web.page_support import (
+    assert_no_errors_but_lost_connections,
     assert_no_errors_but_refusals,
     drop_file,
     open_studio,
     png_bytes,
     record,
+    reusable_socket,
     seen,
+    serve_briefly,
     still_box,
     task_views,
     wait_for_files,
@@ -225,7 +228,36 @@ async def test_the_readme_screenshot_shows_a_running_task_results_references_and
         await page.screenshot(path=path)
         with Image.open(path) as shot:
             assert shot.size == (1280, 800)
+
+        # Reloaded while the task runs, the page follows it again until its images are in.
+        await page.reload()
+        await page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT)
         await expect(page.get_by_role("status")).to_have_text(
             "0 running · 2 completed", timeout=TIMEOUT
         )
+        await expect(page.locator("#gallery article.card").first.locator("img")).to_have_count(3)
         errors.assert_none()
+
+
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(task_duration=4.0, seed=1)])
+async def test_an_open_page_follows_its_task_across_a_server_restart(settings: Settings) -> None:
+    async with chromium() as browser:
+        first = reusable_socket()
+        port = first.getsockname()[1]
+        async with serve_briefly(settings, first) as base:
+            page, errors = await open_studio(browser, base)
+            await page.get_by_role("textbox", name="Prompt").fill("across a restart")
+            await page.get_by_role("button", name="Generate").click()
+            await expect(page.get_by_role("status")).to_have_text("1 running · 0 completed")
+        # The server is gone: the page says so in one line, and keeps trying.
+        await expect(page.get_by_role("alert")).to_have_text(
+            "The server cannot be reached: check that imagegen-mcp is still running, then retry.",
+            timeout=TIMEOUT,
+        )
+        async with serve_briefly(settings, reusable_socket(port)):
+            await expect(page.get_by_role("status")).to_have_text(
+                "0 running · 1 completed", timeout=TIMEOUT
+            )
+            await expect(page.locator("#gallery figure.result img")).to_have_count(1)
+            await expect(page.get_by_role("alert")).to_be_empty()
+        assert_no_errors_but_lost_connections(errors)

@@ -17,9 +17,11 @@ const errorLine = $("#error");
 function showError(error) {
   const text = error instanceof Error ? error.message : String(error);
   errorLine.textContent = text.split("\n")[0];
+  errorLine.dataset.kind = error instanceof ApiError && error.status === 0 ? "offline" : "other";
 }
 function clearError() {
   errorLine.textContent = "";
+  delete errorLine.dataset.kind;
 }
 
 /** Ask the person the server's question; true when they accept. */
@@ -52,7 +54,14 @@ async function start() {
   const prompt = $("#prompt");
   let picker = null;
 
-  const tasks = new Tasks({ onChange: () => renderTasks(), onError: showError });
+  const tasks = new Tasks({
+    onChange: () => renderTasks(),
+    onError: showError,
+    // The server answers again (after a restart, say): the "cannot be reached" line is stale.
+    onBack: () => {
+      if (errorLine.dataset.kind === "offline") clearError();
+    },
+  });
   const viewer = new Viewer($("#viewer"));
   const editor = new Editor({
     panel: $("#editor"),
@@ -89,10 +98,23 @@ async function start() {
   function renderMode() {
     const editing = editor.active;
     $("#edit-banner").hidden = !editing;
-    $("#edit-target").textContent = editing ? `: ${editor.target.name}` : "";
+    $("#edit-target").textContent = editing ? editor.target.name : "";
     $("#references").hidden = editing;
     submit.textContent = editing ? "Apply edit" : "Generate";
     if (picker && picker.mode !== (editing ? "edit" : "generate")) picker.setMode(editing ? "edit" : "generate");
+    renderMaskNote();
+  }
+
+  // A painted mask needs a model that takes one: say so while the person can still fix it.
+  function renderMaskNote() {
+    const note = $("#mask-note");
+    const model = picker && picker.model;
+    const refused = editor.active && editor.hasMask && model && !model.mask;
+    note.hidden = !refused;
+    if (refused) {
+      const takers = picker.models.filter((m) => m.mask).map((m) => m.title);
+      note.textContent = `${model.title} takes no mask: pick ${takers.join(", ")}, or press Clear to edit the whole image.`;
+    }
   }
 
   function startEdit(target) {
@@ -161,6 +183,15 @@ async function start() {
     }
   });
 
+  // Ctrl/Cmd+Z undoes the last painting action while editing (not while typing).
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target instanceof HTMLElement && event.target.matches("textarea, input, select");
+    if (editor.painter && !typing && event.key === "z" && (event.ctrlKey || event.metaKey) && !event.shiftKey) {
+      event.preventDefault();
+      editor.painter.undo();
+    }
+  });
+
   // Ctrl/Cmd+Enter in the prompt sends it.
   prompt.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
@@ -172,7 +203,14 @@ async function start() {
       showError(error);
     }),
   ]);
-  picker = new Picker({ form, catalog, onChange: () => references.render() });
+  picker = new Picker({
+    form,
+    catalog,
+    onChange: () => {
+      references.render();
+      renderMaskNote();
+    },
+  });
   references.render(); // the limit is known now that a model is chosen
   renderTasks();
   document.body.dataset.ready = "true";

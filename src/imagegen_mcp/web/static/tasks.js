@@ -23,9 +23,11 @@ function newer(next, known) {
 }
 
 export class Tasks {
-  constructor({ onChange, onError }) {
+  constructor({ onChange, onError, onBack = () => {} }) {
     this.onChange = onChange;
     this.onError = onError;
+    this.onBack = onBack;
+    this.offline = false;
     /** @type {Map<string, object>} */
     this.byId = new Map();
     this.order = []; // task ids, newest first
@@ -89,6 +91,10 @@ export class Tasks {
     let failed = false;
     try {
       const { task } = await getTask(id, { wait: WAIT_SECONDS, after: known ? known.progress : 0 });
+      if (this.offline) {
+        this.offline = false;
+        this.onBack();
+      }
       const wasOpen = known && isOpen(known);
       this.put(task);
       this.onChange(task);
@@ -102,6 +108,7 @@ export class Tasks {
         this.following.delete(id);
         return;
       }
+      this.offline = error.status === 0;
       this.onError(error);
     }
     const current = this.byId.get(id);
