@@ -12,7 +12,7 @@ from mcp import Client
 from PIL import Image
 from playwright.async_api import Browser, FrameLocator, Locator, expect
 
-from imagegen_mcp.sandbox import SandboxConfig
+from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.app import build_server
 from imagegen_mcp.server.settings import Settings
 from tests.support.apps_host import APPS, open_host
@@ -168,3 +168,17 @@ def mask_pixels(data_uri: str) -> Image.Image:
     head, _, payload = data_uri.partition(",")
     assert head == "data:image/png;base64"
     return Image.open(io.BytesIO(base64.b64decode(payload))).convert("L")
+
+
+async def test_a_task_that_fails_upstream_is_said_in_one_line_with_no_image(
+    apps_client: Client, browser: Browser, sandbox: Sandbox
+) -> None:
+    sandbox.faults.fail_tasks = 1
+    host = await open_host(browser, apps_client)
+    await host.run_tool("generate_image", {"prompt": "a red fox", "wait_seconds": 0})
+    card = task_card(host.view, 0)
+    status = card.get_by_role("status")
+    await expect(status).to_have_text(f"Failed: {sandbox.faults.fail_message}", timeout=TIMEOUT_MS)
+    await expect(card.get_by_role("progressbar")).to_be_hidden()
+    await expect(card.get_by_role("figure")).to_have_count(0)
+    host.errors.assert_none()

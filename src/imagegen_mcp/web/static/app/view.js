@@ -20,9 +20,9 @@ function statusText(view) {
     const n = view.images.length;
     return `Completed: ${n} image${n === 1 ? "" : "s"} saved.`;
   }
-  if (TERMINAL.has(view.status)) {
-    return view.error ? `${view.status}: ${view.error.message}` : view.next_step;
-  }
+  if (view.status === "failed" && view.error) return `Failed: ${view.error.message}`;
+  // unknown (maybe charged: check before retrying), expired: the server's next step says it all.
+  if (TERMINAL.has(view.status)) return view.next_step;
   return `${view.status[0].toUpperCase()}${view.status.slice(1)}… ${view.progress}%`;
 }
 
