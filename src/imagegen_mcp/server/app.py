@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp import __version__
 from imagegen_mcp.errors import ImagegenError, ImageNotFound, TaskNotFound
+from imagegen_mcp.server.apps_view import app_view_options
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.server.tasks_core import TaskProtocol
 from imagegen_mcp.server.tasks_protocol import TasksExtension
@@ -188,6 +189,8 @@ def build_server(
             strict_tool(catalog.list_models, annotations=listing, title="List image models"),
             strict_tool(files.save_image, annotations=writes, title="Save image"),
         ],
+        # The MCP App view (ui://imagegen/view.html), bound to the task tools for Apps clients.
+        **app_view_options(),
     )
     # The client's roots are asked once per session and forgotten when it says they changed.
     mcp._lowlevel_server.add_notification_handler(
