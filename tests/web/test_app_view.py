@@ -15,7 +15,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
-from mcp.server.apps import APP_MIME_TYPE
+from mcp.server.apps import APP_MIME_TYPE, Apps
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
 from imagegen_mcp.server import app as server_app
 from imagegen_mcp.server.app import build_server
@@ -118,6 +119,10 @@ async def test_over_http_each_client_gets_the_binding_its_capabilities_ask_for(
             assert read.contents[0].mime_type == APP_MIME_TYPE
 
 
+async def _pass_through(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    return await call_next(ctx)
+
+
 @pytest.mark.parametrize("mode", MODES, ids=["2026", "legacy"])
 async def test_a_client_without_apps_gets_the_lists_the_server_gives_without_the_view(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, mode: dict[str, Any]
@@ -129,7 +134,7 @@ async def test_a_client_without_apps_gets_the_lists_the_server_gives_without_the
             build_server(settings, poller=FAST_POLLER), extensions=[APPS], **mode
         ) as apps:
             stamped = await apps.list_tools()
-    monkeypatch.setattr(server_app, "app_view_options", dict)
+    monkeypatch.setattr(server_app, "app_view_options", lambda: (Apps(), _pass_through))
     async with Client(build_server(settings, poller=FAST_POLLER), **mode) as client:
         without_view = compact(await client.list_tools())
         assert compact(await client.list_resources()) == resources_with_view

@@ -172,14 +172,16 @@ def build_server(
     # Destructive: with overwrite=true it replaces an existing file (the hint is about what a
     # call may do, so hosts may ask the user first); never without it.
     writes = ToolAnnotations(openWorldHint=False)
+    view, view_lists = app_view_options()  # ui://imagegen/view.html, bound for Apps clients
     mcp: MCPServer[AppState] = MCPServer(
         "imagegen-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
-        extensions=[tasks],
-        middleware=[tasks.legacy],
+        # MCP tasks for hosts that negotiate them; the MCP App view for Apps clients.
+        extensions=[tasks, view],
+        middleware=[tasks.legacy, view_lists],
         # Strict tools: an unknown argument is refused before anything is paid.
         tools=[
             strict_tool(tools.generate_image, annotations=paid, title="Generate image"),
@@ -189,8 +191,6 @@ def build_server(
             strict_tool(catalog.list_models, annotations=listing, title="List image models"),
             strict_tool(files.save_image, annotations=writes, title="Save image"),
         ],
-        # The MCP App view (ui://imagegen/view.html), bound to the task tools for Apps clients.
-        **app_view_options(),
     )
     # The client's roots are asked once per session and forgotten when it says they changed.
     mcp._lowlevel_server.add_notification_handler(

@@ -97,6 +97,6 @@ def _with_items(
     return {**result, key: [item for item in changed if item is not None]}
 
 
-def app_view_options() -> dict[str, Any]:
-    """Keyword arguments that add the view: ``MCPServer(..., **app_view_options())``."""
-    return {"extensions": [app_view_extension()], "middleware": [view_for_apps_clients]}
+def app_view_options() -> tuple[Apps, Callable[..., Any]]:
+    """The extension and the server middleware that add the view to ``MCPServer``."""
+    return app_view_extension(), view_for_apps_clients
