@@ -285,3 +285,19 @@ async def test_missing_images_are_resource_not_found_saying_what_exists(
         await client.read_resource(uri.replace("{task}", task_id))
     assert missing.value.error.code == -32602
     assert says in missing.value.error.message
+
+
+async def test_an_opaque_rgba_black_and_white_mask_marks_its_white_pixels(
+    client: Client, tmp_path: Path
+) -> None:
+    # What a browser's canvas exports: RGBA with every pixel opaque, white = change.
+    base = photo(tmp_path / "base.png", fmt="PNG")
+    painted = Image.new("RGBA", (1024, 1024), (0, 0, 0, 255))
+    painted.paste((255, 255, 255, 255), (0, 0, 512, 1024))
+    buf = io.BytesIO()
+    painted.save(buf, format="PNG")
+    mask = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    original = Image.open(base).convert("RGB")
+    out = output(await edit(client, image=str(base), mask=mask))
+    assert out.getpixel((100, 500)) != original.getpixel((100, 500))
+    assert out.getpixel((900, 500)) == original.getpixel((900, 500))

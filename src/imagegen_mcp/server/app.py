@@ -33,7 +33,10 @@ from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp import __version__
 from imagegen_mcp.errors import ImagegenError, ImageNotFound, TaskNotFound
+from imagegen_mcp.server.apps_view import app_view_options
 from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.server.tasks_core import TaskProtocol
+from imagegen_mcp.server.tasks_protocol import TasksExtension
 from imagegen_mcp.service.wire import callback_path
 from imagegen_mcp.tools import catalog, files, roots
 from imagegen_mcp.tools import images as tools
@@ -109,6 +112,8 @@ def build_server(
     MCP roots name are folders here and may be read and written like the allowed ones.
     ``static_dir`` replaces the playground page's folder (tests)."""
     holder = StateHolder()
+    # Protocol tasks for hosts that negotiate them (both eras); closed with the lifespan.
+    tasks = TasksExtension(TaskProtocol(settings.db_path))
 
     async def run_engine(state: AppState, stop: anyio.Event) -> None:
         """Open the engine, hand it to ``state``, keep it running until ``stop``, close it."""
@@ -149,7 +154,8 @@ def build_server(
             tg.start_soon(run_engine, state, stop)
             holder.state = state
             try:
-                yield state
+                async with tasks.core.running():
+                    yield state
             finally:
                 holder.state = None
                 stop.set()
@@ -166,12 +172,16 @@ def build_server(
     # Destructive: with overwrite=true it replaces an existing file (the hint is about what a
     # call may do, so hosts may ask the user first); never without it.
     writes = ToolAnnotations(openWorldHint=False)
+    view, view_lists = app_view_options()  # ui://imagegen/view.html, bound for Apps clients
     mcp: MCPServer[AppState] = MCPServer(
         "imagegen-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        # MCP tasks for hosts that negotiate them; the MCP App view for Apps clients.
+        extensions=[tasks, view],
+        middleware=[tasks.legacy, view_lists],
         # Strict tools: an unknown argument is refused before anything is paid.
         tools=[
             strict_tool(tools.generate_image, annotations=paid, title="Generate image"),

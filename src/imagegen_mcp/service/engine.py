@@ -189,6 +189,10 @@ class TaskEngine:
 
     # --- look-ups and waiting ---------------------------------------------------------------
 
+    def next_poll(self, task_id: str) -> float | None:
+        """Seconds until the poller looks at the task next (None: not scheduled)."""
+        return self.poller.next_poll(task_id)
+
     async def get(self, task_id: str) -> Task:
         task = await self.store.get(task_id)
         if task is None:

@@ -88,8 +88,11 @@ def mask_from_image(data: bytes, size: tuple[int, int], *, invert: bool = False)
     with Image.open(io.BytesIO(data)) as opened:
         img = _as_shown(opened)  # a mask is drawn on the image as shown
         has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-        if has_alpha:
-            alpha = img.convert("RGBA").getchannel("A")
+        alpha = img.convert("RGBA").getchannel("A") if has_alpha else None
+        # An alpha channel with no transparent pixel says nothing: browsers' canvases export
+        # every PNG as RGBA, so a painted black-and-white mask arrives fully opaque.
+        lowest = alpha.getextrema()[0] if alpha is not None else 255
+        if alpha is not None and isinstance(lowest, int | float) and lowest < 128:
             change = alpha.point(lambda a: 255 if a < 128 else 0)
         else:
             change = img.convert("L").point(lambda v: 255 if v >= 128 else 0)

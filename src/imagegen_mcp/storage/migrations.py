@@ -92,6 +92,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE tasks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
         """,
     ),
+    (
+        "0006_mcp_task_handles",
+        """
+        CREATE TABLE mcp_task_handles (
+            id           TEXT PRIMARY KEY,
+            task_id      TEXT REFERENCES tasks(id),
+            tool         TEXT NOT NULL,
+            creator      TEXT NOT NULL,
+            session      TEXT,
+            preview      TEXT NOT NULL,
+            error        TEXT,
+            created_at   REAL NOT NULL,
+            ttl_ms       INTEGER NOT NULL,
+            expires_at   REAL NOT NULL,
+            cancelled_at REAL
+        );
+        CREATE INDEX mcp_task_handles_creator ON mcp_task_handles(creator, created_at);
+        CREATE INDEX mcp_task_handles_expires ON mcp_task_handles(expires_at);
+        """,
+    ),
 ]
 
 

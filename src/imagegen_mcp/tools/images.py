@@ -40,7 +40,7 @@ from imagegen_mcp.tools.params import (
 from imagegen_mcp.tools.previews import PreviewMode, PreviewPolicy, make_preview
 from imagegen_mcp.tools.requests import Choice, edit_request, generate_request
 from imagegen_mcp.tools.roots import inputs_for
-from imagegen_mcp.tools.state import AppState
+from imagegen_mcp.tools.state import AS_PROTOCOL_TASK, AppState
 from imagegen_mcp.tools.views import (
     TaskList,
     TaskView,
@@ -218,6 +218,8 @@ async def _wait_and_render(
     preview: PreviewMode,
 ) -> CallToolResult:
     wait = state.wait_seconds if wait_seconds is None else min(wait_seconds, MAX_WAIT_SECONDS)
+    if AS_PROTOCOL_TASK.get():
+        wait = 0  # the host follows the task through tasks/get instead
 
     last = -1.0
 

@@ -4,6 +4,7 @@ needs the engine waits for it, bounded, and a failed opening is one line in ever
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
     from imagegen_mcp.service.engine import TaskEngine
     from imagegen_mcp.service.inputs import ImageInputs
     from imagegen_mcp.tools.previews import PreviewPolicy
+
+#: Set while a tool call runs as a protocol task (``server.tasks_core``): the tool submits and
+#: answers at once, without waiting; the host follows the task itself.
+AS_PROTOCOL_TASK: ContextVar[bool] = ContextVar("as_protocol_task", default=False)
 
 #: How long a call waits for the engine to open (it takes well under a second).
 OPEN_WAIT_SECONDS = 30.0

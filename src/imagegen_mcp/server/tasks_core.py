@@ -1,0 +1,315 @@
+"""Protocol tasks for ``generate_image`` and ``edit_image``: what both protocol generations share.
+
+A host that negotiated tasks (2025-11-25 ``tasks``, ``server.tasks_legacy``; 2026-07-28
+``io.modelcontextprotocol/tasks``, ``server.tasks_protocol``) may ask for a tool call as a task.
+The tool then runs exactly as otherwise - the same checks, budget and confirmation, in the same
+order - except that it does not wait (``tools.state.AS_PROTOCOL_TASK``); the host gets a task
+handle at once and follows it with ``tasks/get``.
+
+Guarantees:
+- The handle id is 128 random bits, never derived from our task id, and maps durably to it in
+  the state database (``storage.handles``): ``tasks/get`` and ``tasks/result`` answer after a
+  server restart for the handle's TTL, and the result is exactly what ``get_task`` answers
+  (``tools.task_calls``).
+- Status is honest: ``working`` while the task is submitting, pending or processing (saving
+  included), ``completed`` only once every image is saved, ``failed`` with the error text for
+  failed, unknown (which says it may have been charged) and expired tasks. ``statusMessage``
+  carries the progress; the poll interval is when the server itself looks next.
+- Visibility: a handle belongs to its creator, the hash of the bearer token the request carried,
+  or ``local`` without one (stdio, a loopback bind: this machine's user). Not to an HTTP
+  session: sessions die with the process, and a handle must outlive a restart, so after one
+  the same token still reaches it by id. ``tasks/list`` shows the current session's handles only.
+- Cancelling stops nobody's money: the upstream has no cancel endpoint. See ``cancel_note``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import anyio
+import anyio.abc
+from mcp import MCPError
+from mcp.server.context import ServerRequestContext
+from mcp.types import CallToolResult, TextContent
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+
+from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.tools.previews import PreviewMode
+from imagegen_mcp.tools.state import AppState
+from imagegen_mcp.tools.task_calls import task_result
+from imagegen_mcp.tools.views import next_step, progress_of
+
+if TYPE_CHECKING:
+    from imagegen_mcp.models import Task
+    from imagegen_mcp.storage.handles import HandleStore, TaskHandle
+
+log = logging.getLogger(__name__)
+
+McpStatus = Literal["working", "completed", "failed", "cancelled"]
+
+#: How long a handle is kept when the host asks for nothing else, and at most.
+DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000
+MAX_TTL_MS = 30 * 24 * 3600 * 1000
+MIN_TTL_MS = 60 * 1000
+#: The suggested poll interval: when the poller looks next, within these bounds (seconds).
+POLL_FLOOR, POLL_CEILING, POLL_SAVING = 1.0, 20.0, 1.0
+#: ``tasks/result`` blocks until the task ends, waking this often to re-read it.
+RESULT_SLICE_SECONDS = 30.0
+
+
+def cancel_note(task_id: str | None) -> str:
+    where = f" get_task('{task_id}') or list_tasks shows them." if task_id else ""
+    return (
+        "Cancel received, but image generation cannot be stopped upstream (EvoLink has no "
+        "cancel): it runs on, is still charged, and its images are still saved." + where
+    )
+
+
+def _header(ctx: ServerRequestContext[Any, Any], name: str) -> str | None:
+    request = ctx.request
+    headers = getattr(request, "headers", None)
+    value = headers.get(name) if headers is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def _digest(kind: str, secret: str) -> str:
+    return f"{kind}:{hashlib.sha256(secret.encode()).hexdigest()[:32]}"
+
+
+def creator_of(ctx: ServerRequestContext[Any, Any]) -> str:
+    """Who made a handle: the bearer token's hash (never the token), or ``local``."""
+    scheme, _, token = (_header(ctx, "authorization") or "").partition(" ")
+    return _digest("token", token.strip()) if scheme.lower() == "bearer" else "local"
+
+
+def session_of(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    session = _header(ctx, "mcp-session-id")
+    return None if session is None else _digest("session", session)
+
+
+def iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def outcome_of(result: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """A tool result (wire form) as (our task id, or the error text when no task exists)."""
+    structured = result.get("structuredContent")
+    if isinstance(structured, Mapping) and isinstance(structured.get("task_id"), str):
+        return str(structured["task_id"]), None
+    texts = [c.get("text", "") for c in result.get("content") or [] if c.get("type") == "text"]
+    return None, " ".join(t for t in texts if t) or "The tool call failed before any task."
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A handle as the host sees it."""
+
+    handle: TaskHandle
+    status: McpStatus
+    message: str
+    updated_at: float
+    poll_seconds: float | None
+    task: Task | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status != "working"
+
+    def common(self) -> dict[str, Any]:
+        return {
+            "taskId": self.handle.id,
+            "status": self.status,
+            "statusMessage": self.message,
+            "createdAt": iso(self.handle.created_at),
+            "lastUpdatedAt": iso(max(self.updated_at, self.handle.created_at)),
+        }
+
+    def poll_ms(self) -> int | None:
+        return None if self.poll_seconds is None else round(self.poll_seconds * 1000)
+
+
+class TaskProtocol:
+    """Handles, their status and results; the store opens on first use, closes with the server."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._path = db_path
+        self._store: HandleStore | None = None
+        self._lock = anyio.Lock()
+        self._watchers: anyio.abc.TaskGroup | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """While the server runs: status watchers may run; the store closes at the end."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self._watchers = tg
+                try:
+                    yield
+                finally:
+                    self._watchers = None
+                    tg.cancel_scope.cancel()
+        finally:
+            await self.aclose()
+
+    def watch(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        created: Snapshot,
+        send: Callable[[Snapshot], Awaitable[None]],
+    ) -> None:
+        """Call ``send`` with each change of the handle's status or message, until it ends
+        (from a background task: the call that created the handle has answered by then)."""
+        if self._watchers is not None and not created.terminal:
+            self._watchers.start_soon(self._watch, ctx, created, send)
+
+    async def _watch(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        created: Snapshot,
+        send: Callable[[Snapshot], Awaitable[None]],
+    ) -> None:
+        last = (created.status, created.message)
+        try:
+            engine = await _state(ctx).engine()
+            while True:
+                handle = await (await self.handles()).get(created.handle.id, created.handle.creator)
+                if handle is None:
+                    return  # past its TTL
+                snapshot = await self.snapshot(ctx, handle, honour_cancel=True)
+                if (snapshot.status, snapshot.message) != last:
+                    last = (snapshot.status, snapshot.message)
+                    await send(snapshot)
+                if snapshot.terminal or snapshot.task is None:
+                    return
+                await engine.wait(
+                    snapshot.task.id, RESULT_SLICE_SECONDS, until=partial(_moved, snapshot.task)
+                )
+        except Exception:  # the host went away, or the engine closed: the task itself goes on
+            log.debug("stopped sending status of task %s", created.handle.id, exc_info=True)
+
+    async def handles(self) -> HandleStore:
+        async with self._lock:
+            if self._store is None:
+                # Loaded on first use: tools/list must not wait for the storage stack.
+                from imagegen_mcp.storage.handles import HandleStore
+
+                self._store = await HandleStore.open(self._path)
+            return self._store
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            if self._store is not None:
+                await self._store.aclose()
+                self._store = None
+
+    async def open_task(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        tool: str,
+        arguments: Mapping[str, Any] | None,
+        result: Mapping[str, Any],
+        ttl_ms: int | None,
+    ) -> Snapshot:
+        """Record a handle for the tool call that answered ``result`` (wire form)."""
+        from imagegen_mcp.storage.handles import TaskHandle, new_handle_id
+
+        task_id, error = outcome_of(result)
+        preview = (arguments or {}).get("preview", "thumbnail")
+        ttl = DEFAULT_TTL_MS if ttl_ms is None else min(max(ttl_ms, MIN_TTL_MS), MAX_TTL_MS)
+        handle = TaskHandle(
+            id=new_handle_id(),
+            task_id=task_id,
+            tool=tool,
+            creator=creator_of(ctx),
+            session=session_of(ctx),
+            preview=preview if preview in get_args(PreviewMode) else "thumbnail",
+            error=error,
+            created_at=datetime.now(UTC).timestamp(),
+            ttl_ms=ttl,
+        )
+        await (await self.handles()).add(handle)
+        return await self.snapshot(ctx, handle, honour_cancel=False)
+
+    async def find(self, ctx: ServerRequestContext[Any, Any], handle_id: str) -> TaskHandle:
+        handle = await (await self.handles()).get(handle_id, creator_of(ctx))
+        if handle is None:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"No task {handle_id[:64]!r} for this client (unknown, someone else's, "
+                "or past its TTL): list_tasks shows the server's recent image tasks.",
+            )
+        return handle
+
+    async def snapshot(
+        self, ctx: ServerRequestContext[Any, Any], handle: TaskHandle, *, honour_cancel: bool
+    ) -> Snapshot:
+        """The handle's status; ``honour_cancel``: a cancelled handle reads ``cancelled``
+        (2025-11-25), else cancelling only adds the note (2026-07-28: cancel is a request)."""
+        if handle.task_id is None:
+            return Snapshot(handle, "failed", handle.error or "Failed.", handle.created_at, None)
+        state = _state(ctx)
+        try:
+            engine = await state.engine()
+            task = await engine.get(handle.task_id)
+        except ImagegenError as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from None
+        if honour_cancel and handle.cancelled_at is not None:
+            note = cancel_note(task.id)
+            return Snapshot(handle, "cancelled", note, handle.cancelled_at, None, task)
+        status: McpStatus
+        if task.status == "completed":
+            status, message, poll = "completed", next_step(task), None
+        elif task.is_terminal:
+            status, message, poll = "failed", next_step(task), None
+        else:
+            value, stage = progress_of(task)
+            status, message = "working", f"{stage}; {value:.0f}% overall (task {task.id})"
+            due = engine.next_poll(task.id)
+            poll = POLL_SAVING if due is None else min(max(due, POLL_FLOOR), POLL_CEILING)
+            if handle.cancelled_at is not None:
+                message = f"{message}. {cancel_note(task.id)}"
+        return Snapshot(handle, status, message, task.updated_at.timestamp(), poll, task)
+
+    async def result(
+        self, ctx: ServerRequestContext[Any, Any], handle: TaskHandle, *, block: bool
+    ) -> CallToolResult:
+        """What ``get_task`` answers for the handle's task; ``block``: once it has ended."""
+        if handle.task_id is None:
+            text = handle.error or "Failed."
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        state = _state(ctx)
+        try:
+            if block:
+                engine = await state.engine()
+                while not (await engine.wait(handle.task_id, RESULT_SLICE_SECONDS)).is_terminal:
+                    pass  # each slice ends at the deadline or on a change; the poller goes on
+            return await task_result(state, handle.task_id, _preview(handle.preview))
+        except ImagegenError as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from None
+
+    async def cancel(self, handle: TaskHandle) -> TaskHandle:
+        cancelled = await (await self.handles()).cancel(handle.id)
+        return cancelled or handle
+
+
+def _moved(seen: Task, now: Task) -> bool:
+    return now.updated_at != seen.updated_at
+
+
+def _preview(value: str) -> PreviewMode:
+    return "full" if value == "full" else "none" if value == "none" else "thumbnail"
+
+
+def _state(ctx: ServerRequestContext[Any, Any]) -> AppState:
+    state = ctx.lifespan_context
+    if not isinstance(state, AppState):
+        raise MCPError(code=INTERNAL_ERROR, message="The server is not ready yet; try again.")
+    return state

@@ -1,0 +1,147 @@
+"""Protocol tasks on the 2026-07-28 protocol: the ``io.modelcontextprotocol/tasks`` extension
+(SEP-2663), and the ``tasks/*`` methods of both eras (the SDK keeps one handler per method).
+
+On 2026-07-28 a client declares the extension in each request's capabilities; the server then
+decides per request whether to answer with a task. It does so for ``generate_image`` and
+``edit_image`` (the interceptor below): the tool runs without waiting and the answer is a
+``CreateTaskResult`` (``resultType: "task"``). A question asked before paying
+(``InputRequiredResult``) and a refusal before any task (an error result) still go back as they
+are: there is no task to follow yet. ``tasks/get`` carries the result (``get_task``'s) once
+completed, or the error text once failed; ``tasks/update`` has nothing to answer (these tasks
+never ask for input).
+
+Cancel is a request here, not a command: the server acknowledges it and need not stop the work.
+The work cannot be stopped (the upstream has no cancel endpoint), so the task goes on to its
+real end, still charged and saved, and its status message says so from the cancel on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.extension import Extension, MethodBinding
+from mcp.types import CallToolRequestParams, PaginatedRequestParams
+from mcp_types import INVALID_PARAMS
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel
+
+from imagegen_mcp.server.tasks_core import Snapshot, TaskProtocol
+from imagegen_mcp.server.tasks_legacy import LegacyTasks, TaskIdParams
+from imagegen_mcp.tools.state import AS_PROTOCOL_TASK
+from imagegen_mcp.tools.task_calls import TASK_TOOLS
+
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+#: The JSON-RPC code a failed task's error carries (implementation-defined server error).
+TASK_FAILED = -32000
+
+
+class UpdateParams(TaskIdParams):
+    input_responses: dict[str, Any] | None = None
+
+
+def v2_task(snapshot: Snapshot) -> dict[str, Any]:
+    """The 2026-07-28 task fields (shared by CreateTaskResult and tasks/get)."""
+    fields = {**snapshot.common(), "ttlMs": snapshot.handle.ttl_ms}
+    if (poll := snapshot.poll_ms()) is not None:
+        fields["pollIntervalMs"] = poll
+    return fields
+
+
+def _declares_extension(ctx: ServerRequestContext[Any, Any]) -> bool:
+    capabilities = ctx.session.client_capabilities
+    extensions = capabilities.extensions if capabilities is not None else None
+    return bool(extensions) and TASKS_EXTENSION in (extensions or {})
+
+
+def _modern(ctx: ServerRequestContext[Any, Any]) -> bool:
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+def _wire(result: Any) -> dict[str, Any]:
+    if isinstance(result, BaseModel):
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dict(result) if isinstance(result, dict) else {}
+
+
+class TasksExtension(Extension):
+    """Serves ``tasks/*`` in both eras and answers tool calls with tasks on 2026-07-28."""
+
+    identifier = TASKS_EXTENSION
+
+    def __init__(self, core: TaskProtocol) -> None:
+        self.core = core
+        self.legacy = LegacyTasks(core)
+
+    def methods(self) -> Sequence[MethodBinding]:
+        handshake = frozenset(HANDSHAKE_PROTOCOL_VERSIONS)
+        return (
+            MethodBinding("tasks/get", TaskIdParams, self._get),
+            MethodBinding("tasks/cancel", TaskIdParams, self._cancel),
+            MethodBinding(
+                "tasks/update",
+                UpdateParams,
+                self._update,
+                protocol_versions=frozenset(MODERN_PROTOCOL_VERSIONS),
+            ),
+            MethodBinding("tasks/result", TaskIdParams, self.legacy.result, handshake),
+            MethodBinding("tasks/list", PaginatedRequestParams, self.legacy.list, handshake),
+        )
+
+    async def intercept_tool_call(
+        self,
+        params: CallToolRequestParams,
+        ctx: ServerRequestContext[Any, Any],
+        call_next: CallNext,
+    ) -> HandlerResult:
+        if not (_modern(ctx) and params.name in TASK_TOOLS and _declares_extension(ctx)):
+            return await call_next(ctx)
+        token = AS_PROTOCOL_TASK.set(True)
+        try:
+            answer = await call_next(ctx)
+        finally:
+            AS_PROTOCOL_TASK.reset(token)
+        wire = _wire(answer)
+        structured = wire.get("structuredContent")
+        if wire.get("resultType") == "input_required" or not isinstance(structured, dict):
+            return answer  # a question before paying, or a refusal: no task exists yet
+        snapshot = await self.core.open_task(ctx, params.name, params.arguments, wire, None)
+        return {"resultType": "task", **v2_task(snapshot)}
+
+    async def _get(
+        self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams
+    ) -> HandlerResult:
+        if not _modern(ctx):
+            return await self.legacy.get(ctx, params)
+        handle = await self.core.find(ctx, params.task_id)
+        snapshot = await self.core.snapshot(ctx, handle, honour_cancel=False)
+        answer = {"resultType": "complete", **v2_task(snapshot)}
+        if snapshot.status == "completed":
+            result = await self.core.result(ctx, handle, block=False)
+            answer["result"] = {"resultType": "complete", **_wire(result)}
+        elif snapshot.status == "failed":
+            task_id = snapshot.task.id if snapshot.task else None
+            status = snapshot.task.status if snapshot.task else "failed"
+            data = {"task_id": task_id, "status": status}
+            answer["error"] = {"code": TASK_FAILED, "message": snapshot.message, "data": data}
+        return answer
+
+    async def _cancel(
+        self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams
+    ) -> HandlerResult:
+        if not _modern(ctx):
+            return await self.legacy.cancel(ctx, params)
+        # Acknowledged, never refused: a cancel is a request the server may not honour.
+        await self.core.cancel(await self.core.find(ctx, params.task_id))
+        return {"resultType": "complete"}
+
+    async def _update(
+        self, ctx: ServerRequestContext[Any, Any], params: UpdateParams
+    ) -> HandlerResult:
+        await self.core.find(ctx, params.task_id)
+        raise MCPError(
+            code=INVALID_PARAMS,
+            message="This task never asks for input: follow it with tasks/get.",
+        )
