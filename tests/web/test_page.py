@@ -211,6 +211,10 @@ async def test_the_readme_screenshot_shows_a_running_task_results_references_and
         await page.get_by_role("button", name="Generate").click()
         card = page.locator("#gallery article.card").first
         await expect(card.locator("figure.result img")).to_have_count(4, timeout=TIMEOUT)
+        # Saved in whatever order, shown in the order of their index.
+        figures = card.locator("figure.result")
+        order = await figures.evaluate_all("nodes => nodes.map(n => n.dataset.index)")
+        assert order == ["0", "1", "2", "3"]
         await drop_file(page, "sketch.png", png_bytes(color=(232, 180, 90)))
         await drop_file(page, "palette.png", png_bytes(color=(90, 120, 220)))
         await expect(page.locator("#ref-list li.thumb:not(.uploading)")).to_have_count(2)

@@ -111,8 +111,13 @@ export class Gallery {
       parts.error.hidden = true;
     }
     const shown = new Set(Array.from(parts.grid.children, (figure) => figure.dataset.index));
-    for (const image of task.images || []) {
-      if (!shown.has(String(image.index))) parts.grid.append(this.figure(task, image));
+    // Images are saved in any order; they are shown in the order of their index.
+    const added = (task.images || []).filter((image) => !shown.has(String(image.index)));
+    for (const image of added) parts.grid.append(this.figure(task, image));
+    if (added.length) {
+      const figures = Array.from(parts.grid.querySelectorAll("figure.result"));
+      figures.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));
+      parts.grid.prepend(...figures);
     }
     const expected = Math.max(0, (task.n || 0) - (task.images || []).length);
     const placeholders = isOpen(task) ? expected : 0;
