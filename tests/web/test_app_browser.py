@@ -95,7 +95,10 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
     first_id = first["structuredContent"]["task_id"]
     assert variation["reference_images"] == [f"image://{first_id}/1"]
     await expect(task_card(view, 1).get_by_role("img")).to_have_count(2)  # the first stays
-    await host.page.screenshot(path=screenshot_path("app.png"))
+    shot = screenshot_path("app.png")
+    await host.page.screenshot(path=shot)
+    with Image.open(shot) as picture:
+        assert (picture.format, picture.size) == ("PNG", (600, 800))
     host.errors.assert_none()
 
 
