@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp.tools.catalog_view import model_list
-from imagegen_mcp.web import jobs
+from imagegen_mcp.web import jobs, longpoll
 from imagegen_mcp.web.errors import WebError, error_response, response_for
 from imagegen_mcp.web.multipart import read_file_field
 from imagegen_mcp.web.static_files import HEADERS, STATIC_DIR, static_response
@@ -204,7 +204,11 @@ class WebApi:
             def moved(t: Task) -> bool:
                 return t.progress > after or (t.status, len(t.images)) != seen
 
-            task = await engine.wait(task_id, wait, until=moved)
+            # Given up when the page goes away (closed, reloaded) rather than held to the end.
+            polled = await longpoll.hold(request, engine, task_id, wait, moved)
+            if polled is None:
+                return Response(status_code=204)  # nobody is left to read it
+            task = polled
         return JSONResponse({"task": task_json(task)})
 
     @_answers
