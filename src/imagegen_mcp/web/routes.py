@@ -147,7 +147,8 @@ class WebApi:
                 MAX_UPLOAD_BYTES,
             )
             decoder = (await state.inputs()).decoder
-            stored = await self.uploads.add(sent.name, sent.data, decoder)
+            engine = await state.engine()  # which tasks are open: their uploads are kept
+            stored = await self.uploads.add(sent.name, sent.data, decoder, engine)
         return JSONResponse(stored.as_json(), status_code=201)
 
     @_answers
