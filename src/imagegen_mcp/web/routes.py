@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp.tools.catalog_view import model_list
 from imagegen_mcp.web import jobs, longpoll
+from imagegen_mcp.web.catalog_json import with_pixels
 from imagegen_mcp.web.errors import WebError, error_response, response_for
 from imagegen_mcp.web.multipart import read_file_field
 from imagegen_mcp.web.static_files import HEADERS, STATIC_DIR, static_response
@@ -132,7 +133,8 @@ class WebApi:
     @_answers
     async def models(self, request: Request) -> Response:
         listed = model_list().model_dump(mode="json")
-        return JSONResponse({"default": self.state().default_model, "models": listed["models"]})
+        models = with_pixels(listed["models"])  # each free-size rule, for a custom size
+        return JSONResponse({"default": self.state().default_model, "models": models})
 
     @_answers
     async def upload(self, request: Request) -> Response:
