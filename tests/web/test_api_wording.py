@@ -59,7 +59,11 @@ def sentences(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         elif isinstance(node, ast.JoinedStr):
-            text = "".join(p.value if isinstance(p, ast.Constant) else "X" for p in node.values)
+            # Each interpolated value as X: the sentence as it reads around them.
+            text = "".join(
+                p.value if isinstance(p, ast.Constant) and isinstance(p.value, str) else "X"
+                for p in node.values
+            )
         else:
             continue
         if " " in text and not re.search(r"\b(SELECT|INSERT|CREATE TABLE)\b", text):
