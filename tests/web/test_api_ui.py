@@ -164,3 +164,10 @@ def test_links_for_other_machines_only_for_a_bind_on_every_address() -> None:
         "http://192.0.2.7:80/?token=a%20b"
     ]
     assert remote_urls("::", 81, None, name="2001:db8::5") == ["http://[2001:db8::5]:81/"]
+    # With IMAGEGEN_ALLOWED_HOSTS the server answers only to those names: they are the links.
+    allowed = ("studio.example", "box.example:*", "other.example:9999", "[2001:db8::7]")
+    assert remote_urls("0.0.0.0", 82, "t", allowed=allowed) == [  # noqa: S104
+        "http://studio.example:82/?token=t",
+        "http://box.example:82/?token=t",
+        "http://[2001:db8::7]:82/?token=t",
+    ]

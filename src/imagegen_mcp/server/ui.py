@@ -18,7 +18,7 @@ import socket
 import sys
 import webbrowser
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 
@@ -61,13 +61,29 @@ def page_url(host: str, port: int, token: str | None) -> str:
     return f"{url}?token={quote(token, safe='')}" if token else url
 
 
-def remote_urls(host: str, port: int, token: str | None, *, name: str | None = None) -> list[str]:
+def remote_urls(
+    host: str,
+    port: int,
+    token: str | None,
+    *,
+    name: str | None = None,
+    allowed: tuple[str, ...] = (),
+) -> list[str]:
     """The page's addresses for a browser on another machine when the bind is on every address
     (``name``: this machine's, ``socket.gethostname()`` unless told), else none: a named or
-    literal bind address is already the one ``page_url`` prints."""
+    literal bind address is already the one ``page_url`` prints. With ``IMAGEGEN_ALLOWED_HOSTS``
+    (``allowed``) the server answers only to those names: they are the links."""
     ip = literal_address(host)
     if ip is None or not ip.is_unspecified:
         return []
+    query = f"?token={quote(token, safe='')}" if token else ""
+    if allowed:
+        links = []
+        for entry in allowed:
+            netloc = urlsplit(f"//{entry.removesuffix(':*')}")
+            if netloc.hostname and netloc.port in (None, port):
+                links.append(f"http://{_url_host(netloc.hostname)}:{port}/{query}")
+        return list(dict.fromkeys(links))
     name = name or socket.gethostname()
     names = [_url_host(name)]
     family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
@@ -79,7 +95,6 @@ def remote_urls(host: str, port: int, token: str | None, *, name: str | None = N
         address = literal_address(str(entry[4][0]))
         if address is not None and not address.is_loopback and not address.is_link_local:
             names.append(_url_host(address.compressed))
-    query = f"?token={quote(token, safe='')}" if token else ""
     return [f"http://{n}:{port}/{query}" for n in dict.fromkeys(names)]
 
 
@@ -134,12 +149,13 @@ def run_ui(
         _serve(pointed, sock, url, host=host, token=token, open_browser=open_browser)
 
 
-def _token_lines(host: str, port: int, token: str | None) -> str:
+def _token_lines(host: str, port: int, token: str | None, allowed: tuple[str, ...]) -> str:
     """With a token: the links for other machines (a bind on every address) and why the links
     carry the token."""
     if token is None:
         return ""
-    lines = [f"From another machine: {link}" for link in remote_urls(host, port, token)]
+    links = remote_urls(host, port, token, allowed=allowed)
+    lines = [f"From another machine: {link}" for link in links]
     lines.append(
         "The page needs the token (IMAGEGEN_HTTP_TOKEN): open a link with ?token= once per "
         "browser, and share it only with people who may spend your credits."
@@ -163,7 +179,7 @@ def _serve(
     app = http_app(settings, host=host)
     port = sock.getsockname()[1]
     print(
-        f"Playground: {url}\n{_token_lines(host, port, token)}"
+        f"Playground: {url}\n{_token_lines(host, port, token, settings.allowed_hosts)}"
         f"MCP (streamable HTTP): {url.split('?')[0]}mcp\nPress Ctrl+C to stop.",
         file=sys.stderr,
         flush=True,
