@@ -91,8 +91,8 @@ def remote_urls(
         found = socket.getaddrinfo(name, port, family, socket.SOCK_STREAM)
     except OSError:  # a name the resolver does not know: the name alone, for the person's DNS
         found = []
-    for entry in found:
-        address = literal_address(str(entry[4][0]))
+    for info in found:
+        address = literal_address(str(info[4][0]))
         if address is not None and not address.is_loopback and not address.is_link_local:
             names.append(_url_host(address.compressed))
     return [f"http://{n}:{port}/{query}" for n in dict.fromkeys(names)]
