@@ -167,3 +167,26 @@ async def test_a_task_once_ended_stays_ended_when_its_never_sent_create_is_sent_
     else:
         # 2026-07-28: a tool error is "completed" with the isError result, never "failed".
         assert ended["status"] == "completed" and again["result"]["isError"] is True
+
+
+async def test_many_concurrent_task_backed_calls_each_get_their_own_task_and_complete(
+    http: httpx2.AsyncClient, mcp_url: str, sandbox: Sandbox
+) -> None:
+    legacy = await opened(http, mcp_url, HANDSHAKE, TASKS_V1)
+    modern = await opened(http, mcp_url, MODERN, TASKS_V2)
+    handles: list[tuple[WireClient, str]] = []
+
+    async def one(client: WireClient) -> None:
+        handles.append((client, await create(client)))
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            for i in range(24):
+                tg.start_soon(one, legacy if i % 2 else modern)
+    assert len({handle for _, handle in handles}) == 24
+    assert sandbox.counters.creates == 24
+    sandbox.advance(60)
+    for client, handle in handles:
+        assert (await until_status(client, handle, "completed", "failed"))["status"] == "completed"
+    listed = await legacy.request("tasks/list", {})
+    assert len(listed["tasks"]) == 24  # both generations' handles: one creator (local)
