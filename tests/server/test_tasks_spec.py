@@ -4,9 +4,12 @@ the sandbox: what a client that did not negotiate tasks gets, what ``tasks/list`
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,9 +19,9 @@ import pytest
 from imagegen_mcp.errors import CREATE_NOT_SENT
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.settings import Settings
-from tests.conftest import FAST_POLLER
+from tests.conftest import FAST_POLLER, make_settings
 from tests.server.conftest import serve_http
-from tests.server.test_protocol_tasks import opened, until_status
+from tests.server.test_protocol_tasks import REQUESTER, opened, until_status
 from tests.support.mcp_wire import HANDSHAKE, MODERN, TASKS_V1, TASKS_V2, WireClient, WireError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -190,3 +193,30 @@ async def test_many_concurrent_task_backed_calls_each_get_their_own_task_and_com
         assert (await until_status(client, handle, "completed", "failed"))["status"] == "completed"
     listed = await legacy.request("tasks/list", {})
     assert len(listed["tasks"]) == 24  # both generations' handles: one creator (local)
+
+
+@pytest.mark.parametrize("era", [HANDSHAKE, MODERN])
+async def test_the_official_requester_reads_a_failed_generation_as_each_spec_says(
+    era: str, tmp_path: Path
+) -> None:
+    # 2025-11-25: failed, with the error text; 2026-07-28: completed with the isError result
+    # (the extension's failed is for JSON-RPC errors). The library validates every shape.
+    node = shutil.which("node")
+    if node is None or not (REQUESTER / "node_modules").is_dir():
+        pytest.skip("run `npm ci --prefix tests/support/tasks_requester` (.ci/run does)")
+    async with Sandbox(SandboxConfig(task_duration=1.0, seed=3)) as sb:
+        sb.config.faults.fail_tasks = 1
+        settings = make_settings(sb, tmp_path / "home")
+        async with serve_http(settings, poller=FAST_POLLER) as base:
+            args = json.dumps({"prompt": "a lighthouse at dusk"})
+            command = [node, "requester.mjs", f"{base}/mcp", era, "generate_image", args]
+            with anyio.fail_after(90):
+                done = await anyio.run_process(command, cwd=REQUESTER, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    line = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert line["kind"] == "task" and line["statuses"][0] == "working"
+    if era == HANDSHAKE:
+        assert line["outcome"] == "failed" and "sandbox fault" in line["error"]
+    else:
+        assert line["outcome"] == "completed" and line["result"]["isError"] is True
+        assert line["result"]["structuredContent"]["status"] == "failed"
