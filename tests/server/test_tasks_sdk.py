@@ -21,7 +21,7 @@ from mcp.server.session import ServerSession
 from mcp.types import CallToolRequestParams, ClientCapabilities, PaginatedRequestParams
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
-from imagegen_mcp.server.tasks_core import creator_of, session_of
+from imagegen_mcp.server.tasks_owner import creator_of, session_of
 
 
 def test_the_request_context_still_has_the_fields_protocol_tasks_read() -> None:

@@ -19,6 +19,8 @@ import pytest
 from imagegen_mcp.errors import CREATE_NOT_SENT
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.service.poller import PollerConfig
+from imagegen_mcp.service.schedule import PollPolicy
 from tests.conftest import FAST_POLLER, make_settings
 from tests.server.conftest import serve_http
 from tests.server.test_protocol_tasks import REQUESTER, opened, until_status
@@ -27,6 +29,8 @@ from tests.support.mcp_wire import HANDSHAKE, MODERN, TASKS_V1, TASKS_V2, WireCl
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 CALL = {"name": "generate_image", "arguments": {"prompt": "a fox"}}
+#: Polls 20 s apart: nothing about a 30 s task changes while a test looks.
+SLOW_POLLER = PollerConfig(policy=PollPolicy(near_interval=20, min_interval=20, max_interval=20))
 
 
 @pytest.fixture
@@ -220,3 +224,39 @@ async def test_the_official_requester_reads_a_failed_generation_as_each_spec_say
     else:
         assert line["outcome"] == "completed" and line["result"]["isError"] is True
         assert line["result"]["structuredContent"]["status"] == "failed"
+
+
+async def test_a_cancel_answers_a_waiting_tasks_result_and_is_heard_at_once(
+    http: httpx2.AsyncClient, settings: Settings
+) -> None:
+    # A tasks/result already blocked when the task is cancelled answers then (cancelled is
+    # terminal), and the status notification says cancelled then: not at the task's next
+    # change, which with real poll intervals is many seconds away.
+    async with serve_http(settings, poller=SLOW_POLLER) as base:
+        await _cancel_while_waiting(http, f"{base}/mcp")
+
+
+async def _cancel_while_waiting(http: httpx2.AsyncClient, mcp_url: str) -> None:
+    client = await opened(http, mcp_url, HANDSHAKE, TASKS_V1)
+    listen = {**client.headers, "Accept": "text/event-stream"}
+    heard: list[str] = []
+    answered: list[dict[str, Any]] = []
+    async with http.stream("GET", mcp_url, headers=listen) as stream:
+        handle = await create(client)
+
+        async def wait_for_result() -> None:
+            answered.append(await client.request("tasks/result", {"taskId": handle}))
+
+        with anyio.fail_after(8):  # the result slice is 30 s
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(wait_for_result)
+                await anyio.sleep(0.5)  # let it block first
+                await client.request("tasks/cancel", {"taskId": handle})
+                async for line in stream.aiter_lines():
+                    message = json.loads(line[5:]) if line.startswith("data:") and line[5:] else {}
+                    if message.get("method") == "notifications/tasks/status":
+                        heard.append(message["params"]["status"])
+                        if heard[-1] == "cancelled":
+                            break
+    assert heard[-1] == "cancelled"
+    assert answered[0]["_meta"]["io.modelcontextprotocol/related-task"] == {"taskId": handle}

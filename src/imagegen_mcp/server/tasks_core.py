@@ -26,7 +26,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -44,6 +43,7 @@ from mcp.types import CallToolResult, TextContent
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.server.tasks_owner import creator_of, session_of
 from imagegen_mcp.tools.previews import PreviewMode
 from imagegen_mcp.tools.state import AppState
 from imagegen_mcp.tools.task_calls import task_result
@@ -51,6 +51,7 @@ from imagegen_mcp.tools.views import next_step, progress_of
 
 if TYPE_CHECKING:
     from imagegen_mcp.models import Task
+    from imagegen_mcp.service.engine import TaskEngine
     from imagegen_mcp.storage.handles import HandleStore, TaskHandle
 
 log = logging.getLogger(__name__)
@@ -73,28 +74,6 @@ def cancel_note(task_id: str | None) -> str:
         "Cancel received, but image generation cannot be stopped upstream (EvoLink has no "
         "cancel): it runs on, is still charged, and its images are still saved." + where
     )
-
-
-def _header(ctx: ServerRequestContext[Any, Any], name: str) -> str | None:
-    request = ctx.request
-    headers = getattr(request, "headers", None)
-    value = headers.get(name) if headers is not None else None
-    return value if isinstance(value, str) and value else None
-
-
-def _digest(kind: str, secret: str) -> str:
-    return f"{kind}:{hashlib.sha256(secret.encode()).hexdigest()[:32]}"
-
-
-def creator_of(ctx: ServerRequestContext[Any, Any]) -> str:
-    """Who made a handle: the bearer token's hash (never the token), or ``local``."""
-    scheme, _, token = (_header(ctx, "authorization") or "").partition(" ")
-    return _digest("token", token.strip()) if scheme.lower() == "bearer" else "local"
-
-
-def session_of(ctx: ServerRequestContext[Any, Any]) -> str | None:
-    session = _header(ctx, "mcp-session-id")
-    return None if session is None else _digest("session", session)
 
 
 def iso(timestamp: float) -> str:
@@ -146,6 +125,8 @@ class TaskProtocol:
         self._store: HandleStore | None = None
         self._lock = anyio.Lock()
         self._watchers: anyio.abc.TaskGroup | None = None
+        #: Set (and replaced) on every cancel: whoever waits on a handle looks again at once.
+        self._cancels = anyio.Event()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -191,9 +172,7 @@ class TaskProtocol:
                     await send(snapshot)
                 if snapshot.terminal or snapshot.task is None:
                     return
-                await engine.wait(
-                    snapshot.task.id, RESULT_SLICE_SECONDS, until=partial(_moved, snapshot.task)
-                )
+                await self._wait(engine, snapshot.task)
         except Exception:  # the host went away, or the engine closed: the task itself goes on
             log.debug("stopped sending status of task %s", created.handle.id, exc_info=True)
 
@@ -305,9 +284,7 @@ class TaskProtocol:
             while block and not snapshot.terminal and snapshot.task is not None:
                 # Each slice ends on a change of the task or at its end; a cancel of the handle
                 # is seen at the latest then. The poller goes on meanwhile.
-                engine = await state.engine()
-                until = partial(_moved, snapshot.task)
-                await engine.wait(snapshot.task.id, RESULT_SLICE_SECONDS, until=until)
+                await self._wait(await state.engine(), snapshot.task)
                 snapshot = await self.snapshot(
                     ctx, await self.find(ctx, handle.id), honour_cancel=honour_cancel
                 )
@@ -321,7 +298,27 @@ class TaskProtocol:
 
     async def cancel(self, handle: TaskHandle) -> TaskHandle:
         cancelled = await (await self.handles()).cancel(handle.id)
+        self._cancels.set()
+        self._cancels = anyio.Event()
         return cancelled or handle
+
+    async def _wait(self, engine: TaskEngine, task: Task) -> None:
+        """Until the task changes, a handle is cancelled, or a slice passes."""
+        cancels, failure = self._cancels, None
+        async with anyio.create_task_group() as tg:
+
+            async def on_cancel() -> None:
+                await cancels.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(on_cancel)
+            try:
+                await engine.wait(task.id, RESULT_SLICE_SECONDS, until=partial(_moved, task))
+            except ImagegenError as exc:  # raised as itself, not in the task group's group
+                failure = exc
+            tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
 
 def _went_on(task: Task) -> bool:

@@ -35,6 +35,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from imagegen_mcp.server.tasks_core import Snapshot, TaskProtocol
+from imagegen_mcp.server.tasks_owner import creator_of
 from imagegen_mcp.tools.state import AS_PROTOCOL_TASK
 from imagegen_mcp.tools.task_calls import TASK_TOOLS
 
@@ -155,8 +156,6 @@ class LegacyTasks:
     async def list(
         self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams
     ) -> HandlerResult:
-        from imagegen_mcp.server.tasks_core import creator_of
-
         store = await self.core.handles()
         page = await store.page(creator_of(ctx), after=params.cursor, limit=PAGE)
         if page is None:
