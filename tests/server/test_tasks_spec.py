@@ -260,3 +260,28 @@ async def _cancel_while_waiting(http: httpx2.AsyncClient, mcp_url: str) -> None:
                             break
     assert heard[-1] == "cancelled"
     assert answered[0]["_meta"]["io.modelcontextprotocol/related-task"] == {"taskId": handle}
+
+
+async def test_a_waiting_tasks_result_does_not_hold_the_server_up_at_shutdown(
+    settings: Settings,
+) -> None:
+    # The waiter's connection ends with the server (the handle outlives it: after a restart
+    # tasks/result answers, test_tasks_restart); the server stops at once, not at the task's end.
+    ended: list[BaseException] = []
+    async with httpx2.AsyncClient(timeout=60) as http:
+
+        async def wait_for_result(client: WireClient, handle: str) -> None:
+            try:
+                await client.request("tasks/result", {"taskId": handle})
+            except (httpx2.TransportError, WireError) as exc:
+                ended.append(exc)
+
+        with anyio.fail_after(15):  # the task itself takes 30 s
+            async with (
+                anyio.create_task_group() as tg,
+                serve_http(settings, poller=SLOW_POLLER) as base,
+            ):
+                client = await opened(http, f"{base}/mcp", HANDSHAKE, TASKS_V1)
+                tg.start_soon(wait_for_result, client, await create(client))
+                await anyio.sleep(0.5)  # let it block first
+    assert len(ended) == 1
