@@ -7,9 +7,11 @@ The SDK knows none of it, so this is a ``Server.middleware`` around three spec m
 - ``tools/list``: ``generate_image`` and ``edit_image`` declare ``execution.taskSupport:
   "optional"``, only to such a client, so every other client's initialize and tools/list
   stay byte for byte what they were;
-- ``tools/call`` with a ``task`` field: the tool runs without waiting and the answer is a
-  ``CreateTaskResult``. It must bypass the SDK's result check, which knows only
-  ``CallToolResult`` for tools/call in this era: a middleware's own answer is sent as it is.
+- ``tools/call`` with a ``task`` field, from a client that declared ``tasks``: the tool runs
+  without waiting and the answer is a ``CreateTaskResult`` (any other client's ``task`` field
+  is ignored, as the spec says of a receiver that did not declare tasks to it). It must
+  bypass the SDK's result check, which knows only ``CallToolResult`` for tools/call in this
+  era: a middleware's own answer is sent as it is.
 
 Cancel: the spec has ``tasks/cancel`` move the task to ``cancelled`` (and keep it there), and
 says a receiver SHOULD try to stop the work. We cannot: the upstream has no cancel endpoint.
@@ -33,6 +35,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from imagegen_mcp.server.tasks_core import Snapshot, TaskProtocol
+from imagegen_mcp.server.tasks_owner import creator_of
 from imagegen_mcp.tools.state import AS_PROTOCOL_TASK
 from imagegen_mcp.tools.task_calls import TASK_TOOLS
 
@@ -97,7 +100,9 @@ class LegacyTasks:
                         tool["execution"] = TASK_SUPPORT
             return answer
         params = ctx.params or {}
-        if ctx.method == "tools/call" and isinstance(params.get("task"), Mapping):
+        task = params.get("task") if ctx.method == "tools/call" else None
+        # Only to a client we declared tasks to: any other's task field is ignored (the spec).
+        if isinstance(task, Mapping) and _client_declares_tasks(ctx):
             return await self._call_as_task(ctx, call_next, params)
         return await call_next(ctx)
 
@@ -151,10 +156,8 @@ class LegacyTasks:
     async def list(
         self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams
     ) -> HandlerResult:
-        from imagegen_mcp.server.tasks_core import creator_of, session_of
-
         store = await self.core.handles()
-        page = await store.page(creator_of(ctx), session_of(ctx), after=params.cursor, limit=PAGE)
+        page = await store.page(creator_of(ctx), after=params.cursor, limit=PAGE)
         if page is None:
             raise MCPError(
                 code=INVALID_PARAMS,
