@@ -88,30 +88,34 @@ async def test_the_official_requester_gets_the_images_of_a_task_in_both_protocol
         assert sb.counters.creates == 1  # one task paid, however often it was polled
 
 
-async def test_a_host_without_tasks_sees_today_s_answers_and_one_with_tasks_sees_task_support(
+async def test_every_2025_host_is_offered_tasks_on_the_paid_tools_and_a_2026_host_sees_no_change(
     http: httpx2.AsyncClient, mcp_url: str
 ) -> None:
+    # The receiver declares tasks (the spec): a host's own ``tasks`` capability is about what
+    # it receives, and the official requester declares none, so both are offered the same.
     plain_client = WireClient(http, mcp_url, HANDSHAKE, {})
     tasks_client = WireClient(http, mcp_url, HANDSHAKE, TASKS_V1)
     plain_init, tasks_init = await plain_client.open(), await tasks_client.open()
-    assert "tasks" not in plain_init["capabilities"]
-    assert tasks_init["capabilities"].pop("tasks") == {
+    assert plain_init == tasks_init
+    assert plain_init["capabilities"]["tasks"] == {
         "list": {},
         "cancel": {},
         "requests": {"tools": {"call": {}}},
     }
-    assert tasks_init == plain_init
     plain = await plain_client.request("tools/list", {})
-    tasked = await tasks_client.request("tools/list", {})
-    modern = await (await opened(http, mcp_url, MODERN, TASKS_V2)).request("tools/list", {})
-    assert not any("execution" in tool for tool in plain["tools"] + modern["tools"])
-    stamped = {t["name"]: t.get("execution") for t in tasked["tools"]}
+    assert json.dumps(plain) == json.dumps(await tasks_client.request("tools/list", {}))
+    stamped = {t["name"]: t.get("execution") for t in plain["tools"]}
     assert stamped == {
         name: {"taskSupport": "optional"} if name in PAID else None for name in stamped
     }
-    for tool in tasked["tools"]:
+    # 2026-07-28: tasks are an extension the host names per request; tools/list is unchanged.
+    modern = await (await opened(http, mcp_url, MODERN, TASKS_V2)).request("tools/list", {})
+    bare = await (await opened(http, mcp_url, MODERN, {})).request("tools/list", {})
+    assert not any("execution" in tool for tool in modern["tools"])
+    assert json.dumps(modern, sort_keys=True) == json.dumps(bare, sort_keys=True)
+    for tool in plain["tools"]:
         tool.pop("execution", None)
-    assert json.dumps(tasked, sort_keys=True) == json.dumps(plain, sort_keys=True)
+    assert {t["name"]: t for t in plain["tools"]} == {t["name"]: t for t in modern["tools"]}
 
 
 async def test_a_tool_that_answers_at_once_is_never_a_task(

@@ -58,16 +58,17 @@ async def create(client: WireClient) -> str:
     return str((await client.request("tools/call", CALL))["taskId"])
 
 
-async def test_a_client_that_did_not_declare_tasks_has_its_task_field_ignored(
+async def test_a_2025_client_that_declares_nothing_still_gets_a_task_as_the_requester_expects(
     http: httpx2.AsyncClient, mcp_url: str
 ) -> None:
-    # 2025-11-25: a receiver that did not declare tasks for a request type processes it
-    # normally, ignoring the task field - neither a CreateTaskResult nor an error.
+    # 2025-11-25: the receiver's declaration is what counts; hosts built on the official
+    # requester declare no client ``tasks`` capability and must still get their task.
     plain = await opened(http, mcp_url, HANDSHAKE, {})
-    answer = await plain.request("tools/call", {"name": "list_models", "task": {}})
-    assert "content" in answer and "task" not in answer
-    paid = await plain.request("tools/call", {**CALL, "task": {}})
-    assert "task" not in paid and paid["structuredContent"]["task_id"].startswith("ig-")
+    made = await plain.request("tools/call", {**CALL, "task": {}})
+    assert made["task"]["status"] == "working" and "content" not in made
+    with pytest.raises(WireError) as refused:
+        await plain.request("tools/call", {"name": "list_models", "task": {}})
+    assert refused.value.code == -32601
 
 
 async def test_tasks_list_shows_every_task_tasks_get_reaches_whichever_session_made_it(

@@ -2,16 +2,17 @@
 
 The SDK knows none of it, so this is a ``Server.middleware`` around three spec methods, plus the
 ``tasks/*`` handlers (bound by ``server.tasks_protocol``, which serves both eras):
-- ``initialize``: the server's capabilities gain ``tasks`` (list, cancel, tool calls) for a
-  client whose own capabilities declare ``tasks`` (as hosts that speak tasks do);
+- ``initialize``: the server's capabilities gain ``tasks`` (list, cancel, tool calls). The
+  spec has the *receiver* of task-augmented requests declare it, whatever the requestor
+  declares: a client's own ``tasks`` capability says it receives tasks (sampling,
+  elicitation), not that it sends them, and the official requester (``ext-tasks``) declares
+  none. So every client of this era is offered tasks; one that never sends a ``task`` field
+  gets today's answers;
 - ``tools/list``: ``generate_image`` and ``edit_image`` declare ``execution.taskSupport:
-  "optional"``, only to such a client, so every other client's initialize and tools/list
-  stay byte for byte what they were;
-- ``tools/call`` with a ``task`` field, from a client that declared ``tasks``: the tool runs
-  without waiting and the answer is a ``CreateTaskResult`` (any other client's ``task`` field
-  is ignored, as the spec says of a receiver that did not declare tasks to it). It must
-  bypass the SDK's result check, which knows only ``CallToolResult`` for tools/call in this
-  era: a middleware's own answer is sent as it is.
+  "optional"`` (78 bytes; 2026-07-28 clients, whose tasks are an extension, see no change);
+- ``tools/call`` with a ``task`` field: the tool runs without waiting and the answer is a
+  ``CreateTaskResult``. It must bypass the SDK's result check, which knows only
+  ``CallToolResult`` for tools/call in this era: a middleware's own answer is sent as it is.
 
 Cancel: the spec has ``tasks/cancel`` move the task to ``cancelled`` (and keep it there), and
 says a receiver SHOULD try to stop the work. We cannot: the upstream has no cancel endpoint.
@@ -69,11 +70,6 @@ async def _notify_status(ctx: ServerRequestContext[Any, Any], snapshot: Snapshot
     await ctx.session.send_notification(cast("Any", _StatusNotification(params=v1_task(snapshot))))
 
 
-def _client_declares_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
-    capabilities = ctx.session.client_capabilities
-    return capabilities is not None and capabilities.tasks is not None
-
-
 class LegacyTasks:
     """The ``Server.middleware`` and the 2025-11-25 handlers."""
 
@@ -87,12 +83,11 @@ class LegacyTasks:
             return await call_next(ctx)
         if ctx.method == "initialize":
             answer = await call_next(ctx)
-            declared = (ctx.params or {}).get("capabilities")
             ours = answer.get("capabilities") if isinstance(answer, dict) else None
-            if isinstance(declared, Mapping) and "tasks" in declared and isinstance(ours, dict):
+            if isinstance(ours, dict):
                 ours["tasks"] = SERVER_TASKS
             return answer
-        if ctx.method == "tools/list" and _client_declares_tasks(ctx):
+        if ctx.method == "tools/list":
             answer = await call_next(ctx)
             if isinstance(answer, dict):
                 for tool in answer.get("tools") or []:
@@ -101,8 +96,7 @@ class LegacyTasks:
             return answer
         params = ctx.params or {}
         task = params.get("task") if ctx.method == "tools/call" else None
-        # Only to a client we declared tasks to: any other's task field is ignored (the spec).
-        if isinstance(task, Mapping) and _client_declares_tasks(ctx):
+        if isinstance(task, Mapping):
             return await self._call_as_task(ctx, call_next, params)
         return await call_next(ctx)
 
