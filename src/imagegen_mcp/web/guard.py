@@ -3,9 +3,17 @@ Origin rules as ``/mcp``, an Origin on every POST, and the token when one is set
 
 - Host: one of the names ``/mcp`` answers to (``server.http.host_security``), else 421. A page
   on another name that an attacker rebinds to this address is refused like at ``/mcp``.
-- Origin: when sent, one of those names' origins (or, where any name is allowed, the origin of
-  the Host the request names), else 403. A POST must carry one (browsers always send it on
-  ``fetch`` POSTs): a form or script on another site never gets to start a paid task.
+- Origin: when sent, this server's own origin as the request names it (the Host it was sent
+  to), or ``IMAGEGEN_PUBLIC_URL``'s behind a proxy, else 403. Not any port of a loopback name,
+  as ``/mcp`` allows: the page is always same-origin, and a page of another local server
+  (``http://localhost:3000``) could otherwise post an upload, a request that needs no preflight.
+  A POST must carry one (browsers always send it on ``fetch`` POSTs): a form or script on
+  another site never gets to start a paid task.
+- Fetch metadata: a request a browser marks as sent by another site's page
+  (``Sec-Fetch-Site: cross-site`` or ``same-site``, e.g. an ``<img>``, a ``no-cors`` fetch or a
+  long poll started there) is refused (403) unless it is a top-level navigation the person made
+  (a link opened in a tab). Together with ``Cross-Origin-Resource-Policy`` no other page embeds,
+  times or reads these routes.
 - The token (``IMAGEGEN_HTTP_TOKEN``, required off loopback): ``Authorization: Bearer <token>``,
   or the cookie that opening ``/?token=<token>`` once sets (HttpOnly, SameSite=Strict), so the
   page's own requests carry it and no script can read it. The cookie holds a value derived from
@@ -42,6 +50,8 @@ SAME_ORIGIN_HEADERS = {
     "Cache-Control": "no-store",
 }
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
+#: What ``Sec-Fetch-Site`` says of a request this server's own page, or the person, made.
+_OWN_SITES = frozenset({"same-origin", "none"})
 
 
 def cookie_value(token: str) -> str:
@@ -67,21 +77,22 @@ def matches(value: str, allowed: Sequence[str]) -> bool:
 
 
 class WebGuard:
-    """ASGI middleware in front of the app. ``hosts`` / ``origins``: the allowed lists, or None
-    where any name is answered (a bind off loopback without ``IMAGEGEN_ALLOWED_HOSTS``, which
-    requires the token instead)."""
+    """ASGI middleware in front of the app. ``hosts``: the allowed Host headers, or None where
+    any name is answered (a bind off loopback without ``IMAGEGEN_ALLOWED_HOSTS``, which requires
+    the token instead); ``page_origins``: origins the page may be served from besides the Host
+    a request names (the public URL's, behind a proxy)."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         hosts: Sequence[str] | None,
-        origins: Sequence[str] | None,
         token: str | None,
+        page_origins: Sequence[str] = (),
     ) -> None:
         self._app = app
         self._hosts = hosts
-        self._origins = origins
+        self._page_origins = frozenset(o.lower() for o in page_origins)
         self._secret = _Secret(token.encode(), cookie_value(token).encode()) if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,7 +129,13 @@ class WebGuard:
             )
         if origin is not None and not self._origin_allowed(origin, host):
             return error_response(
-                403, "Refused: requests from another site's page are not accepted here."
+                403,
+                "Refused: requests from another site's page are not accepted here (behind a "
+                "proxy that changes the Host, set IMAGEGEN_PUBLIC_URL).",
+            )
+        if not _own_site_or_navigation(method, headers):
+            return error_response(
+                403, "Refused: another site's page may not load this server's pages or data."
             )
         secret = self._secret
         if secret is None:
@@ -136,10 +153,25 @@ class WebGuard:
         )
 
     def _origin_allowed(self, origin: str, host: str) -> bool:
-        if self._origins is not None:
-            return matches(origin, self._origins)
+        """The page's own origin: the Host this request was sent to (which passed the Host
+        check), or the public URL's."""
+        if origin.lower() in self._page_origins:
+            return True
         parts = urlsplit(origin)
         return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
+
+
+def _own_site_or_navigation(method: str, headers: Headers) -> bool:
+    """Not marked by the browser as another site's subresource request (clients that send no
+    fetch metadata, like scripts and older browsers, rely on the Origin and Host checks)."""
+    site = headers.get("sec-fetch-site")
+    if site is None or site in _OWN_SITES:
+        return True
+    return (
+        method in _SAFE_METHODS
+        and headers.get("sec-fetch-mode") == "navigate"
+        and headers.get("sec-fetch-dest", "document") == "document"
+    )
 
 
 @dataclass(frozen=True)
