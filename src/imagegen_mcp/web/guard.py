@@ -43,11 +43,13 @@ from imagegen_mcp.web.errors import error_response
 COOKIE = "imagegen_token"
 
 #: On every answer of these routes: another site's page may not even embed them (an <img> or
-#: <script> of ours on its page), nor have a browser guess their type; JSON is never cached.
+#: <script> of ours on its page), nor have a browser guess their type; JSON is never cached, and
+#: an answer opened as a document runs and loads nothing (the page's files carry its own policy).
 SAME_ORIGIN_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 #: What ``Sec-Fetch-Site`` says of a request this server's own page, or the person, made.
