@@ -6,6 +6,11 @@ It is stored as ``<uploads folder>/<sha256>.<ext>``: under the server's home, ne
 output folder, written to a temporary name and renamed, so a reader never sees half a file.
 The same bytes uploaded twice are one file. An ``upload:<sha256>`` reference names it; the
 requests read it from there through ``ImageInputs`` (confined to the folder like any local file).
+
+The folder is bounded: past ``MAX_STORED_FILES`` files or ``MAX_STORED_BYTES`` bytes, the
+uploads used least recently (stored or uploaded again) are deleted, so neither a person's
+years of references nor a script posting distinct images fills the disk. A page still holding
+a deleted one's reference is told to upload it again.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from imagegen_mcp.web.errors import WebError
 
 #: The largest upload kept (the upstream's own playground takes files up to 10 MB).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+#: The most the uploads folder keeps; the least recently used go first.
+MAX_STORED_FILES = 1000
+MAX_STORED_BYTES = 1024 * 1024 * 1024
 
 UPLOAD_PREFIX = "upload:"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -55,8 +63,16 @@ class Upload:
 class UploadStore:
     """Uploaded images in ``folder`` (made on first use, private to this user)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_files: int = MAX_STORED_FILES,
+        max_bytes: int = MAX_STORED_BYTES,
+    ) -> None:
         self.folder = folder
+        self.max_files = max_files
+        self.max_bytes = max_bytes
 
     async def add(self, name: str, data: bytes, decoder: DecodeLimiter) -> Upload:
         """Check ``data`` and store it; ``WebError`` 415 for anything but a usable image."""
@@ -85,7 +101,9 @@ class UploadStore:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = self.folder / f"{sha}.{extension}"
         if target.is_file() and not target.is_symlink():
-            return  # the same bytes, stored before
+            os.utime(target)  # the same bytes, stored before: used again now
+            self._prune(keep=target)
+            return
         fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -96,6 +114,26 @@ class UploadStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        self._prune(keep=target)
+
+    def _prune(self, keep: Path) -> None:
+        """Delete the least recently used uploads past the folder's bounds (never ``keep``)."""
+        stored = []
+        for path in self.folder.iterdir():
+            if path.suffix.lstrip(".") in _MIME and _SHA256.match(path.stem):
+                try:
+                    info = path.stat()
+                except FileNotFoundError:
+                    continue  # deleted meanwhile
+                stored.append((info.st_mtime, path, info.st_size))
+        stored.sort()
+        files, total = len(stored), sum(size for _mtime, _path, size in stored)
+        for _mtime, path, size in stored:
+            if files <= self.max_files and total <= self.max_bytes:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)
+                files, total = files - 1, total - size
 
     def path_of(self, upload_id: str) -> Path | None:
         """The stored file of ``upload_id``, or None when there is none (or the id is not a
