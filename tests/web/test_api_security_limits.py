@@ -1,4 +1,5 @@
-"""What one client can make the server hold: multipart bodies of many parts are refused early,
+"""What one client can make the server hold: multipart bodies of many parts and JSON nested
+thousands deep are refused early (a 400, not an internal error with a traceback in the log),
 and the uploads folder stays within its bounds however many distinct images are posted."""
 
 from __future__ import annotations
@@ -76,3 +77,20 @@ async def test_the_uploads_folder_keeps_the_most_recently_used_within_its_bounds
     tiny = UploadStore(tmp_path / "tiny", max_files=100, max_bytes=1)
     only = await tiny.add("y.png", png((64, 64)), decoder)
     assert tiny.path_of(only.id) is not None
+
+
+async def test_json_nested_thousands_deep_is_a_400_not_an_internal_error(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "home")
+    static = page_folder(tmp_path / "page")
+    kind = {"Content-Type": "application/json"}
+    async with serve_web(settings, static) as base, page_client(base) as http:
+        for body in (
+            b"[" * 100_000,
+            b'{"prompt": "x", "options": {"a": ' + b"[" * 5_000 + b"]" * 5_000 + b"}}",
+        ):
+            answer = await http.post("/api/generate", content=body, headers=kind)
+            assert answer.status_code == 400, answer.text
+            assert "nested too deeply" in one_line_error(answer)
+    assert sandbox.counters.create_requests == 0

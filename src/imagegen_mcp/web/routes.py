@@ -241,6 +241,10 @@ async def _json(request: Request) -> Any:
         return json.loads(body)
     except ValueError:
         raise WebError(400, "The request body is not valid JSON.") from None
+    except RecursionError:  # arrays nested thousands deep: no request of ours looks like that
+        raise WebError(
+            400, "The request body is nested too deeply: send the page's JSON."
+        ) from None
 
 
 def _number(request: Request, name: str, default: float, *, low: float, high: float) -> float:
