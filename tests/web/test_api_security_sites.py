@@ -17,6 +17,8 @@ import httpx2
 import pytest
 
 from imagegen_mcp.sandbox import Sandbox
+from imagegen_mcp.server.settings import Settings
+from tests.server.conftest import serve_http
 from tests.support.browser import chromium
 from tests.support.settings import make_settings
 from tests.web.api_support import finished, page_client, page_folder, png, serve_web
@@ -165,3 +167,19 @@ async def test_another_site_s_embeds_and_long_polls_are_refused_but_its_links_op
             for site in ("same-origin", "none"):
                 own = await browser_like.get(image, headers=fetched_by(site, "no-cors", "image"))
                 assert own.status_code == 200
+
+
+async def test_the_token_link_opened_from_another_site_s_page_opens_the_playground(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings: Settings = make_settings(sandbox, tmp_path / "home", http_token="t0k-en")
+    async with serve_http(settings) as base, chromium() as browser:
+        # The page at another name than the link's origin: a cross-site navigation.
+        link = base.replace("127.0.0.1", "localhost") + "/?token=t0k-en"
+        with another_local_server(f'<a id="go" href="{link}">open</a>') as elsewhere:
+            page = await (await browser.new_context()).new_page()
+            await page.goto(f"{elsewhere}/")
+            await page.click("#go")
+            await page.wait_for_url(link.removesuffix("?token=t0k-en"))
+            await page.wait_for_selector("body[data-ready=true]")
+            assert await page.title() == "imagegen studio"

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imagegen_mcp.web.errors import error_response
@@ -54,6 +54,11 @@ SAME_ORIGIN_HEADERS = {
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 #: What ``Sec-Fetch-Site`` says of a request this server's own page, or the person, made.
 _OWN_SITES = frozenset({"same-origin", "none"})
+#: The login's answer to a link opened from another site: on to ``/`` from our own origin.
+_MOVE_ON = (
+    '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/">'
+    '<title>Playground</title><p><a href="/">Open the playground</a></p>'
+)
 
 
 def cookie_value(token: str) -> str:
@@ -144,7 +149,7 @@ class WebGuard:
             return None
         given = _query_token(scope)
         if given is not None and scope["path"] == "/" and method in _SAFE_METHODS:
-            return _login(secret, given, scope)
+            return _login(secret, given, scope, headers)
         if secret.authorizes(headers):
             return None
         return error_response(
@@ -189,14 +194,24 @@ class _Secret:
         return cookie is not None and _same(cookie.encode(), self.cookie)
 
 
-def _login(secret: _Secret, given: str, scope: Scope) -> Response:
+def _login(secret: _Secret, given: str, scope: Scope, headers: Headers) -> Response:
     """``/?token=...``: the cookie and a redirect to ``/`` (the token leaves the address bar and
-    the history), or 401 for a wrong token."""
+    the history), or 401 for a wrong token.
+
+    A link opened from another site's page (a chat, a wiki) is a cross-site navigation: a
+    browser sends no SameSite=Strict cookie on a redirect it follows within it, so ``/`` would
+    answer 401 (and go on doing so on reload). There the redirect is a page of ours that moves
+    on to ``/`` itself, a navigation of our own origin that carries the cookie."""
     if not _same(given.encode(), secret.token):
         return error_response(
             401, "Wrong token: open the link with ?token=... exactly as the server printed it."
         )
-    response = RedirectResponse("/", status_code=303)
+    site = headers.get("sec-fetch-site")
+    response: Response
+    if site is None or site in _OWN_SITES:
+        response = RedirectResponse("/", status_code=303)
+    else:
+        response = HTMLResponse(_MOVE_ON)
     response.set_cookie(
         COOKIE,
         secret.cookie.decode(),
