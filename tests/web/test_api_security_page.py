@@ -45,7 +45,9 @@ async def test_the_page_has_a_strict_policy_and_shows_task_text_literally(
             assert made.status_code == 201, made.text
             await finished(http, made.json()["task"]["task_id"])
 
-        policy = directives((await http.get("/")).headers["content-security-policy"])
+        index = await http.get("/")
+        assert index.headers["cross-origin-opener-policy"] == "same-origin"
+        policy = directives(index.headers["content-security-policy"])
         assert policy["default-src"] == ["'none'"]
         assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
         assert policy["frame-ancestors"] == ["'none'"] and policy["base-uri"] == ["'none'"]

@@ -59,6 +59,8 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": PAGE_CSP,
+    # A page that opened ours (window.open) keeps no handle on it, nor it on that page.
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
 
 
