@@ -1,16 +1,20 @@
 """What one client can make the server hold: multipart bodies of many parts and JSON nested
 thousands deep are refused early (a 400, not an internal error with a traceback in the log),
-and the uploads folder stays within its bounds however many distinct images are posted."""
+the uploads folder stays within its bounds however many distinct images are posted, and no
+more than a bounded number of long polls is held however many a client opens."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import anyio
+import httpx2
 import pytest
 
-from imagegen_mcp.sandbox import Sandbox
+from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.service.decoding import DecodeLimiter
+from imagegen_mcp.web.routes import MAX_HELD_POLLS
 from imagegen_mcp.web.uploads import UploadStore
 from tests.support.settings import make_settings
 from tests.web.api_support import one_line_error, page_client, page_folder, png, serve_web
@@ -94,3 +98,44 @@ async def test_json_nested_thousands_deep_is_a_400_not_an_internal_error(
             assert answer.status_code == 400, answer.text
             assert "nested too deeply" in one_line_error(answer)
     assert sandbox.counters.create_requests == 0
+
+
+async def test_long_polls_past_the_bound_answer_at_once(tmp_path: Path) -> None:
+    """However many polls a client opens, the server holds at most ``MAX_HELD_POLLS``; the
+    next answers with the task as it is, and a held one still answers when its task moves."""
+    async with Sandbox(SandboxConfig(task_duration=30, seed=1)) as slow:
+        settings = make_settings(slow, tmp_path / "home")
+        static = page_folder(tmp_path / "page")
+        limits = httpx2.Limits(max_connections=MAX_HELD_POLLS + 10)
+        async with (
+            serve_web(settings, static) as base,
+            page_client(base) as http,
+            httpx2.AsyncClient(base_url=base, timeout=60, limits=limits) as polls,
+        ):
+            made = await http.post("/api/generate", json={"prompt": "a slow fox"})
+            task_id = made.json()["task"]["task_id"]
+            # Held 8 s at most (the server waits for held polls as it stops).
+            poll = f"/api/tasks/{task_id}?wait=8&after=100"
+            with anyio.fail_after(20):  # running upstream: no new status for 30 s
+                while (await http.get(poll)).json()["task"]["status"] != "processing":
+                    pass
+            answered: list[str] = []
+
+            async def follow() -> None:
+                answer = await polls.get(poll)
+                assert answer.status_code == 200
+                answered.append(answer.json()["task"]["status"])
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(MAX_HELD_POLLS + 1):
+                    tg.start_soon(follow)
+                with anyio.fail_after(4):  # one of them answers at once, not after 8 s
+                    while not answered:
+                        await anyio.sleep(0.05)
+                assert answered == ["processing"]
+                # The bound is still taken: another poll answers at once too.
+                with anyio.fail_after(4):
+                    beyond = await http.get(poll)
+                assert beyond.json()["task"]["status"] == "processing"
+                assert len(answered) == 1  # the others are still held
+                tg.cancel_scope.cancel()

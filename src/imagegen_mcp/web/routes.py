@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 #: The longest a long poll of ``/api/tasks/<id>?wait=`` is held (proxies drop idle requests
 #: after 30-60 s).
 MAX_POLL_SECONDS = 25.0
+#: Long polls held at once. Past this a poll answers at once with the task as it is (the page
+#: then waits a moment before asking again): however many requests a client opens, the server
+#: holds no more than this many, each woken on every change of its task.
+MAX_HELD_POLLS = 100
 #: Uploads read at once: each is held in memory (up to 10 MB) until it is checked and stored.
 UPLOADS_AT_ONCE = 4
 #: The largest JSON body accepted (a prompt of 32,000 characters and its fields fit easily).
@@ -110,6 +114,7 @@ class WebApi:
         self.uploads = uploads
         self._static = static_dir
         self._receiving: anyio.CapacityLimiter | None = None
+        self._held = 0  # long polls waiting now
 
     def state(self) -> AppState:
         state = self._state()
@@ -196,7 +201,8 @@ class WebApi:
         after = _number(request, "after", -1, low=-1, high=100)
         engine = await self.state().engine()
         task = await engine.get(task_id)
-        if wait > 0 and not task.is_terminal and task.progress <= after:
+        held = wait > 0 and not task.is_terminal and task.progress <= after
+        if held and self._held < MAX_HELD_POLLS:
             # A long poll: back as soon as the progress passes ``after``, the task ends, or it
             # moves on otherwise (a new status, an image saved), so the page shows each step.
             seen = (task.status, len(task.images))
@@ -204,7 +210,11 @@ class WebApi:
             def moved(t: Task) -> bool:
                 return t.progress > after or (t.status, len(t.images)) != seen
 
-            task = await engine.wait(task_id, wait, until=moved)
+            self._held += 1
+            try:
+                task = await engine.wait(task_id, wait, until=moved)
+            finally:
+                self._held -= 1
         return JSONResponse({"task": task_json(task)})
 
     @_answers
