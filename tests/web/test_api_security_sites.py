@@ -158,6 +158,8 @@ async def test_another_site_s_embeds_and_long_polls_are_refused_but_its_links_op
                         answer = await browser_like.get(path, headers=fetched_by(site, mode, dest))
                     assert answer.status_code == 403, (site, path)
                     assert "another site" in answer.json()["error"]
+                    assert answer.headers["cross-origin-resource-policy"] == "same-origin"
+                    assert answer.headers["x-content-type-options"] == "nosniff"
                 # A link to the page or an image, opened by the person in a tab.
                 for path in ("/", image):
                     opened = await browser_like.get(

@@ -106,10 +106,6 @@ class WebGuard:
         if scope["type"] != "http" or not is_web_path(scope["path"]):
             await self._app(scope, receive, send)
             return
-        response = self._refusal(scope, Headers(scope=scope))
-        if response is not None:
-            await response(scope, receive, send)
-            return
 
         async def send_same_origin(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -118,6 +114,11 @@ class WebGuard:
                     headers.setdefault(name, value)
             await send(message)
 
+        # The refusals too: another site's page learns nothing even from a 403.
+        response = self._refusal(scope, Headers(scope=scope))
+        if response is not None:
+            await response(scope, receive, send_same_origin)
+            return
         await self._app(scope, receive, send_same_origin)
 
     def _refusal(self, scope: Scope, headers: Headers) -> Response | None:
