@@ -117,7 +117,15 @@ async def test_only_the_page_s_own_origin_is_accepted_not_another_port_or_name(
             assert upload.status_code == 403, origin
             listed = await http.get("/api/tasks", headers={"Origin": origin})
             assert listed.status_code == 403, origin
+            # Nor may it answer the question before paying for the person.
+            paid = await http.post(
+                "/api/generate",
+                json={"prompt": "a fox", "n": 4, "confirmed": True},
+                headers={"Origin": origin},
+            )
+            assert paid.status_code == 403, origin
         assert stored_uploads(home) == []
+        assert sandbox.counters.create_requests == 0
         # The Host the request names, and the public URL (a proxy that rewrote the Host).
         for origin in (base, "https://studio.example"):
             ok = await http.post(
@@ -185,3 +193,19 @@ async def test_the_token_link_opened_from_another_site_s_page_opens_the_playgrou
             await page.wait_for_url(link.removesuffix("?token=t0k-en"))
             await page.wait_for_selector("body[data-ready=true]")
             assert await page.title() == "imagegen studio"
+
+
+async def test_a_preflight_is_answered_in_json_and_allows_nothing(
+    sandbox: Sandbox, tmp_path: Path, static: Path
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "home")
+    async with serve_web(settings, static) as base, page_client(base) as http:
+        asked = {"Access-Control-Request-Method": "POST"}
+        own = await http.options("/api/generate", headers=asked)
+        assert own.status_code == 405 and "takes POST" in own.json()["error"]
+        foreign = await http.options(
+            "/api/generate", headers={**asked, "Origin": "http://localhost:3000"}
+        )
+        assert foreign.status_code == 403
+        for answer in (own, foreign):
+            assert not any(h.startswith("access-control-") for h in answer.headers)

@@ -83,7 +83,9 @@ def web_routes(
         WebRoute("/api/tasks/{task_id}", ["GET"], api.task),
         WebRoute("/api/images/{task_id}/{index}", ["GET"], api.image),
         # Last: what no route above takes is answered in JSON too, not as Starlette's text.
-        WebRoute("/api/{rest:path}", ["GET", "POST", "PUT", "PATCH", "DELETE"], api.no_route),
+        WebRoute(
+            "/api/{rest:path}", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], api.no_route
+        ),
     ]
 
 
