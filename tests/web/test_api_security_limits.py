@@ -14,6 +14,7 @@ import pytest
 
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.service.decoding import DecodeLimiter
+from imagegen_mcp.web import routes
 from imagegen_mcp.web.routes import MAX_HELD_POLLS
 from imagegen_mcp.web.uploads import UploadStore
 from tests.support.settings import make_settings
@@ -139,3 +140,31 @@ async def test_long_polls_past_the_bound_answer_at_once(tmp_path: Path) -> None:
                 assert beyond.json()["task"]["status"] == "processing"
                 assert len(answered) == 1  # the others are still held
                 tg.cancel_scope.cancel()
+
+
+async def test_a_stalled_upload_gives_its_slot_back(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes, "UPLOAD_SECONDS", 1.0)
+    settings = make_settings(sandbox, tmp_path / "home")
+    static = page_folder(tmp_path / "page")
+    async with serve_web(settings, static) as base, page_client(base) as http:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        head = (
+            f"POST /api/uploads HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {base}\r\n"
+            "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 100000\r\n\r\n"
+        )
+        stalled = []
+        for _ in range(routes.UPLOADS_AT_ONCE):  # every slot taken by a body that stops
+            stream = await anyio.connect_tcp(host, int(port))
+            await stream.send(head.encode() + b"--XyZ\r\n")
+            stalled.append(stream)
+        try:
+            with anyio.fail_after(10):
+                answers = [(await s.receive()).split(b" ", 2)[1] for s in stalled]
+                upload = await http.post("/api/uploads", files={"file": ("a.png", png())})
+        finally:
+            for stream in stalled:
+                await stream.aclose()
+        assert answers == [b"408"] * routes.UPLOADS_AT_ONCE
+        assert upload.status_code == 201, upload.text

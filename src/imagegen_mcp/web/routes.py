@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from imagegen_mcp.tools.catalog_view import model_list
 from imagegen_mcp.web import jobs
 from imagegen_mcp.web.errors import WebError, error_response, response_for
-from imagegen_mcp.web.multipart import read_file_field
+from imagegen_mcp.web.multipart import UploadedFile, read_file_field
 from imagegen_mcp.web.static_files import HEADERS, STATIC_DIR, static_response
 from imagegen_mcp.web.uploads import MAX_UPLOAD_BYTES, UploadStore
 from imagegen_mcp.web.views import counts_json, spend_json, task_json
@@ -40,6 +40,8 @@ MAX_POLL_SECONDS = 25.0
 #: then waits a moment before asking again): however many requests a client opens, the server
 #: holds no more than this many, each woken on every change of its task.
 MAX_HELD_POLLS = 100
+#: The longest one upload's body may take to arrive (10 MB at 85 KB/s).
+UPLOAD_SECONDS = 120.0
 #: Uploads read at once: each is held in memory (up to 10 MB) until it is checked and stored.
 UPLOADS_AT_ONCE = 4
 #: The largest JSON body accepted (a prompt of 32,000 characters and its fields fit easily).
@@ -144,15 +146,25 @@ class WebApi:
     @_answers
     async def upload(self, request: Request) -> Response:
         state = self.state()
+        sent: UploadedFile | None = None
         if self._receiving is None:  # made in the event loop, on first use
             self._receiving = anyio.CapacityLimiter(UPLOADS_AT_ONCE)
         async with self._receiving:
-            sent = await read_file_field(
-                request.headers.get("content-type", ""),
-                request.headers.get("content-length"),
-                request.stream(),
-                MAX_UPLOAD_BYTES,
-            )
+            # A client that stops sending mid-body gives its slot back (a handful of stalled
+            # uploads would otherwise keep every other upload waiting for ever).
+            with anyio.move_on_after(UPLOAD_SECONDS):
+                sent = await read_file_field(
+                    request.headers.get("content-type", ""),
+                    request.headers.get("content-length"),
+                    request.stream(),
+                    MAX_UPLOAD_BYTES,
+                )
+            if sent is None:
+                raise WebError(
+                    408,
+                    f"The upload took more than {UPLOAD_SECONDS:g} s: check the connection and "
+                    "upload the file again.",
+                )
             decoder = (await state.inputs()).decoder
             stored = await self.uploads.add(sent.name, sent.data, decoder)
         return JSONResponse(stored.as_json(), status_code=201)
