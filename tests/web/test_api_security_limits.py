@@ -168,3 +168,24 @@ async def test_a_stalled_upload_gives_its_slot_back(
                 await stream.aclose()
         assert answers == [b"408"] * routes.UPLOADS_AT_ONCE
         assert upload.status_code == 201, upload.text
+
+
+async def test_uploads_cut_off_mid_body_are_not_logged_as_internal_errors(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(sandbox, tmp_path / "home")
+    static = page_folder(tmp_path / "page")
+    async with serve_web(settings, static) as base, page_client(base) as http:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        head = (
+            f"POST /api/uploads HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {base}\r\n"
+            "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 100000\r\n\r\n"
+        )
+        for _ in range(routes.UPLOADS_AT_ONCE):  # every slot, each left by its client
+            stream = await anyio.connect_tcp(host, int(port))
+            await stream.send(head.encode() + b"--XyZ\r\n")
+            await stream.aclose()
+        with anyio.fail_after(10):  # stored once the cut-off ones have given their slots back
+            upload = await http.post("/api/uploads", files={"file": ("a.png", png())})
+        assert upload.status_code == 201, upload.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
