@@ -1,5 +1,6 @@
-"""Who may use the playground's routes (``/``, ``/static/...``, ``/api/...``): the same Host and
-Origin rules as ``/mcp``, an Origin on every POST, and the token when one is set.
+"""Who may use the playground's routes (``/``, ``/static/...``, ``/api/...``): the same Host
+rules as ``/mcp``, the page's own Origin only (and one on every POST), no request another
+site's page made, and the token when one is set.
 
 - Host: one of the names ``/mcp`` answers to (``server.http.host_security``), else 421. A page
   on another name that an attacker rebinds to this address is refused like at ``/mcp``.
