@@ -140,13 +140,14 @@ def http_app(
     )
     scoped = SessionScope(app)
     inner = BearerAuth(scoped, token) if token else scoped
-    # The playground's routes answer to the names /mcp answers to.
+    # The playground's routes answer to the names /mcp answers to, and only to their own page.
     restricted = security.enable_dns_rebinding_protection
+    public = urlsplit(settings.public_url) if settings.public_url else None
     return WebGuard(
         inner,
         hosts=security.allowed_hosts if restricted else None,
-        origins=security.allowed_origins if restricted else None,
         token=token,
+        page_origins=[f"{public.scheme}://{public.netloc}"] if public else (),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 
 from imagegen_mcp.errors import (
@@ -74,6 +75,8 @@ def response_for(exc: Exception) -> JSONResponse:
         return error_response(404, "No such task here: reload the page to see the history.")
     if isinstance(exc, ImagegenError):
         return error_response(status_of(exc), for_person(str(exc)))
+    if isinstance(exc, ClientDisconnect):  # gone mid-body: nobody reads this, nothing to log
+        return error_response(400, "The request was cut off: send it again.")
     log.error("web request failed", exc_info=exc)
     return error_response(
         500,

@@ -2,8 +2,9 @@
 more than the cap: a body that passes it is refused (413) before anything is kept or stored.
 
 Only the field named ``file`` is kept; other fields are read and dropped (a browser's
-``FormData`` may add some). A body with no such field, two of them, or that is not well-formed
-multipart is refused with one line.
+``FormData`` may add some, never many: a body of more than ``MAX_PARTS`` parts, which costs
+the parser time per part, is refused at the first one too many). A body with no such field, two
+of them, or that is not well-formed multipart is refused with one line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from imagegen_mcp.web.errors import WebError
 #: fields): a body larger than the cap plus this is refused from its Content-Length alone.
 FRAMING_BYTES = 16 * 1024
 FIELD = "file"
+#: The most parts a body may have (the page sends one).
+MAX_PARTS = 8
 _SEND_AS = "Send the image as multipart/form-data with one field named 'file'."
 
 
@@ -40,9 +43,11 @@ class _Parts:
     name: str = ""
     data: bytearray = field(default_factory=bytearray)
     too_large: bool = False
+    parts: int = 0
 
     def on_part_begin(self) -> None:
         self.disposition, self.in_file = b"", False
+        self.parts += 1
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.header_field += data[start:end]
@@ -115,6 +120,8 @@ async def read_file_field(
             parser.write(chunk)
             if parts.too_large:
                 raise too_large
+            if parts.parts > MAX_PARTS:
+                raise WebError(400, f"The upload has too many fields. {_SEND_AS}")
         parser.finalize()
     except MultipartParseError:
         raise WebError(400, f"The upload is not well-formed multipart. {_SEND_AS}") from None

@@ -25,7 +25,7 @@ from imagegen_mcp.tools.catalog_view import model_list
 from imagegen_mcp.web import jobs, longpoll
 from imagegen_mcp.web.catalog_json import with_pixels
 from imagegen_mcp.web.errors import WebError, error_response, response_for
-from imagegen_mcp.web.multipart import read_file_field
+from imagegen_mcp.web.multipart import UploadedFile, read_file_field
 from imagegen_mcp.web.static_files import HEADERS, STATIC_DIR, static_response
 from imagegen_mcp.web.uploads import MAX_UPLOAD_BYTES, UploadStore
 from imagegen_mcp.web.views import counts_json, spend_json, task_json
@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 #: The longest a long poll of ``/api/tasks/<id>?wait=`` is held (proxies drop idle requests
 #: after 30-60 s).
 MAX_POLL_SECONDS = 25.0
+#: Long polls held at once. Past this a poll answers at once with the task as it is (the page
+#: then waits a moment before asking again): however many requests a client opens, the server
+#: holds no more than this many, each woken on every change of its task.
+MAX_HELD_POLLS = 100
+#: The longest one upload's body may take to arrive (10 MB at 85 KB/s).
+UPLOAD_SECONDS = 120.0
 #: Uploads read at once: each is held in memory (up to 10 MB) until it is checked and stored.
 UPLOADS_AT_ONCE = 4
 #: The largest JSON body accepted (a prompt of 32,000 characters and its fields fit easily).
@@ -80,7 +86,9 @@ def web_routes(
         WebRoute("/api/tasks/{task_id}", ["GET"], api.task),
         WebRoute("/api/images/{task_id}/{index}", ["GET"], api.image),
         # Last: what no route above takes is answered in JSON too, not as Starlette's text.
-        WebRoute("/api/{rest:path}", ["GET", "POST", "PUT", "PATCH", "DELETE"], api.no_route),
+        WebRoute(
+            "/api/{rest:path}", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], api.no_route
+        ),
     ]
 
 
@@ -139,15 +147,25 @@ class WebApi:
     @_answers
     async def upload(self, request: Request) -> Response:
         state = self.state()
+        sent: UploadedFile | None = None
         if self._receiving is None:  # made in the event loop, on first use
             self._receiving = anyio.CapacityLimiter(UPLOADS_AT_ONCE)
         async with self._receiving:
-            sent = await read_file_field(
-                request.headers.get("content-type", ""),
-                request.headers.get("content-length"),
-                request.stream(),
-                MAX_UPLOAD_BYTES,
-            )
+            # A client that stops sending mid-body gives its slot back (a handful of stalled
+            # uploads would otherwise keep every other upload waiting for ever).
+            with anyio.move_on_after(UPLOAD_SECONDS):
+                sent = await read_file_field(
+                    request.headers.get("content-type", ""),
+                    request.headers.get("content-length"),
+                    request.stream(),
+                    MAX_UPLOAD_BYTES,
+                )
+            if sent is None:
+                raise WebError(
+                    408,
+                    f"The upload took more than {UPLOAD_SECONDS:g} s: check the connection and "
+                    "upload the file again.",
+                )
             decoder = (await state.inputs()).decoder
             engine = await state.engine()  # which tasks are open: their uploads are kept
             stored = await self.uploads.add(sent.name, sent.data, decoder, engine)
@@ -199,7 +217,8 @@ class WebApi:
         after = _number(request, "after", -1, low=-1, high=100)
         engine = await self.state().engine()
         task = await engine.get(task_id)
-        if wait > 0 and not task.is_terminal and task.progress <= after:
+        held = wait > 0 and not task.is_terminal and task.progress <= after
+        if held and longpoll.held() < MAX_HELD_POLLS:
             # A long poll: back as soon as the progress passes ``after``, the task ends, or it
             # moves on otherwise (a new status, an image saved), so the page shows each step.
             seen = (task.status, len(task.images))
@@ -248,6 +267,10 @@ async def _json(request: Request) -> Any:
         return json.loads(body)
     except ValueError:
         raise WebError(400, "The request body is not valid JSON.") from None
+    except RecursionError:  # arrays nested thousands deep: no request of ours looks like that
+        raise WebError(
+            400, "The request body is nested too deeply: send the page's JSON."
+        ) from None
 
 
 def _number(request: Request, name: str, default: float, *, low: float, high: float) -> float:

@@ -1,12 +1,14 @@
 """How the playground's uploads folder stays bounded.
 
-It is pruned on each new upload: first every upload not used for ``Bounds.max_idle`` (7 days),
-then, the least recently used first, until the folder holds at most ``Bounds.max_bytes``
-(1 GB). An upload is "used" when it is stored, uploaded again or read for a request: its
-modification time. Never pruned: the ones in ``keep`` (the caller's: the file just stored, files
-a request is reading, files an open task was made from). Left-over partial writes (a crash
-mid-write) older than an hour go too. Only this store's own names are ever touched, and links
-are neither followed nor removed.
+It is pruned on each new upload: first every
+upload not used for ``Bounds.max_idle`` (7 days), then, the least recently used first, until the
+folder holds at most ``Bounds.max_bytes`` (1 GB) in at most ``Bounds.max_files`` files (1,000: a
+script posting many small distinct images fills a directory, not only a disk). An upload is
+"used" when it is stored, uploaded again or read for a request: its modification time. Never
+pruned: the ones in ``keep`` (the caller's: the file just stored, files a request is reading,
+files an open task was made from). Left-over partial writes (a crash mid-write) older than an
+hour go too. Only this store's own names are ever touched, and links are neither followed nor
+removed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Bounds:
     max_idle: float = 7 * DAY
     #: The most the folder holds after a prune (the protected files may exceed it alone).
     max_bytes: int = 1024 * 1024 * 1024
+    #: The most files the folder holds after a prune (the protected ones may exceed it alone).
+    max_files: int = 1000
 
 
 def prune(folder: Path, keep: Collection[str], bounds: Bounds, now: float) -> list[Path]:
@@ -61,12 +65,15 @@ def prune(folder: Path, keep: Collection[str], bounds: Bounds, now: float) -> li
         found.append((info.st_mtime, match["sha"], path, info.st_size))
     found.sort()  # the least recently used first
     total = sum(size for *_rest, size in found)
+    count = len(found)
     for used, sha, path, size in found:
         if sha in keep:
             continue
-        if now - used <= bounds.max_idle and total <= bounds.max_bytes:
+        fresh = now - used <= bounds.max_idle
+        if fresh and total <= bounds.max_bytes and count <= bounds.max_files:
             continue
         path.unlink(missing_ok=True)
         total -= size
+        count -= 1
         removed.append(path)
     return removed
