@@ -80,6 +80,10 @@ def test_generate_takes_any_catalog_model_with_its_resolution_and_options(tmp_pa
         (("--model", "krea-2-turbo", "--option", "seed"), ["KEY=VALUE"]),
         (("--model", "krea-2-turbo", "--option", "style=x"), ["seed, nsfw_check"]),
         (("--model", "nano-banana"), ["Unknown model", "nano-banana-beta"]),
+        (
+            ("--model", "z-image-turbo", "--ref", "https://example.com/a.png"),
+            ["text-to-image only", "`imagegen-mcp models --capability edit`"],
+        ),
     ],
 )
 def test_a_choice_the_model_does_not_take_is_one_line_before_anything_runs(

@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PATH_OR_URL",
-        help="reference image (repeatable, up to 5): image-to-image",
+        help="reference image for image-to-image (repeatable, up to the model's refs limit)",
     )
     _job_args(gen)
 

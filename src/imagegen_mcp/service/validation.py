@@ -223,7 +223,8 @@ def _check_references(spec: ModelSpec, request: TaskRequest, refs: int, mask: bo
     if refs > 0 and "edit" not in spec.modes:
         raise InputError(
             f"{spec.id} is text-to-image only and takes no input images; list_models "
-            "with capability edit shows the models that do."
+            "with capability edit (`imagegen-mcp models --capability edit`) shows the models "
+            "that do."
         )
     if refs > rule.max:
         raise InputError(f"{spec.id} takes at most {rule.max} input images, not {refs}.")
