@@ -202,7 +202,10 @@ def _serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
         return
     from imagegen_mcp.server.http import run_http
 
-    run_http(settings, host=host, port=port)
+    sock = ui._listen(host, port)  # bound first: a port in use is one line, nothing printed yet
+    base = ui.page_url(host, sock.getsockname()[1], None)
+    print(f"MCP (streamable HTTP): {base}mcp, playground: {base} (Ctrl+C stops)", file=sys.stderr)
+    run_http(settings, host=host, sock=sock)
 
 
 def _run_sandbox(args: argparse.Namespace) -> None:
