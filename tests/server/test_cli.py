@@ -113,6 +113,11 @@ def test_serve_without_a_key_names_the_sandbox_flag_serve_has(tmp_path: Path) ->
     assert_one_line_failure(proc, "EVOLINK_API_KEY", "imagegen-mcp serve --sandbox")
 
 
+def test_ui_without_a_key_names_the_sandbox_flag_for_ui_too(tmp_path: Path) -> None:
+    proc = run("ui", "--no-browser", env=clean_env(tmp_path))
+    assert_one_line_failure(proc, "EVOLINK_API_KEY", "or ui, generate, edit ... --sandbox")
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 async def test_serve_with_sandbox_over_stdio_needs_no_key_and_saves_under_the_sandbox_home(
     tmp_path: Path,
