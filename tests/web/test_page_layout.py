@@ -1,6 +1,7 @@
-"""The page's layout at the README's 1280x800, measured in a real browser: the painter's
-toolbar on one row beside a result, no blank band above Generate when there is nothing to say,
-and each history entry's model shown whole rather than cut."""
+"""The page's layout, measured in a real browser: at the README's 1280x800 the painter's toolbar
+on one row beside a result, no blank band above Generate when there is nothing to say, each
+history entry's model shown whole; narrower, a result's buttons inside its card and the painter's
+heading scrolled into view below the (two-row) top bar."""
 
 from __future__ import annotations
 
@@ -49,4 +50,41 @@ async def test_at_1280_wide_the_form_is_compact_history_shows_the_model_and_tool
         await expect(tools.first).to_be_visible(timeout=TIMEOUT)
         tops = set(await tools.evaluate_all("(els) => els.map((el) => el.offsetTop)"))
         assert len(tops) == 1, f"the painter's buttons wrap onto {len(tops)} rows"
+        errors.assert_none()
+
+
+async def test_narrower_pages_keep_result_buttons_inside_and_the_painter_heading_in_view(
+    settings: Settings,
+) -> None:
+    async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
+        page, errors = await open_studio(browser, base)
+        await page.get_by_role("textbox", name="Prompt").fill("a paper boat")
+        await page.get_by_role("combobox", name="Count").select_option("2")
+        await page.get_by_role("button", name="Generate").click()
+        card = page.locator("#gallery article.card").first
+        await expect(card).to_have_attribute("data-status", "completed", timeout=TIMEOUT)
+
+        await page.set_viewport_size({"width": 1000, "height": 800})  # two columns
+        spilling = await page.locator(".result-actions button").evaluate_all(
+            """(buttons) => buttons.filter((b) => {
+              const figure = b.closest('figure').getBoundingClientRect();
+              const box = b.getBoundingClientRect();
+              return b.scrollWidth > b.clientWidth || box.right > figure.right - 2
+                || box.left < figure.left + 2;
+            }).map((b) => b.textContent)"""
+        )
+        assert spilling == [], f"these result buttons spill out of their card: {spilling}"
+
+        await page.set_viewport_size({"width": 600, "height": 900})  # one column, 2-row top bar
+        await card.get_by_role("button", name="Edit this").first.click()
+        await expect(page.get_by_role("heading", name="Paint the area to change")).to_be_visible()
+        # The editor is scrolled to with its scroll margin: taller than the top bar, the heading
+        # lands below it rather than under it.
+        margin, bar = await page.evaluate(
+            """() => [
+              parseFloat(getComputedStyle(document.querySelector('#editor')).scrollMarginTop),
+              document.querySelector('.topbar').getBoundingClientRect().height,
+            ]"""
+        )
+        assert margin >= bar, f"scroll margin {margin}px under a {bar}px top bar"
         errors.assert_none()
