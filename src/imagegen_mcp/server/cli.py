@@ -197,7 +197,9 @@ def _serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
     # loads the HTTP stack.
     if transport == "stdio":
         from imagegen_mcp.server.app import build_server
+        from imagegen_mcp.server.startup import hint_at_a_terminal
 
+        hint_at_a_terminal()
         build_server(settings).run("stdio")
         return
     from imagegen_mcp.server.http import run_http
