@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000; 0: any free)")
     _sandbox_arg(p)
 
 
