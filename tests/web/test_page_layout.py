@@ -1,7 +1,8 @@
 """The page's layout, measured in a real browser: at the README's 1280x800 the painter's toolbar
-on one row beside a result, no blank band above Generate when there is nothing to say, each
-history entry's model shown whole; narrower, a result's buttons inside its card and the painter's
-heading scrolled into view below the (two-row) top bar."""
+on one row beside a result, no blank band above Generate when there is nothing to say, a
+keyboard focus ring in the accent colour (not its pale tint), each history entry's model whole;
+narrower, a result's buttons inside its card and the painter's heading scrolled into view below
+the (two-row) top bar."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from tests.support.settings import FAST_POLLER, WAIT
 from tests.web.page_support import open_studio
 
 TIMEOUT = WAIT * 1000
+
+
+def hex_to_rgb(color: str) -> str:
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
 
 
 @pytest.fixture
@@ -36,6 +42,17 @@ async def test_at_1280_wide_the_form_is_compact_history_shows_the_model_and_tool
             "(el) => getComputedStyle(el).fontWeight"
         )
         assert int(hint_weight) < 600  # only "Drop images" is bold
+
+        await page.locator("#count").focus()
+        await page.keyboard.press("Tab")  # the file input
+        await page.keyboard.press("Tab")  # Generate, reached by keyboard: its focus ring shows
+        ring = await page.get_by_role("button", name="Generate").evaluate(
+            "(el) => [getComputedStyle(el).outlineStyle, getComputedStyle(el).outlineColor]"
+        )
+        accent = await page.evaluate(
+            "() => getComputedStyle(document.documentElement).getPropertyValue('--accent')"
+        )
+        assert ring[0] == "solid" and ring[1] == hex_to_rgb(accent.strip()), ring
 
         await page.get_by_role("textbox", name="Prompt").fill("a paper boat")
         await page.get_by_role("button", name="Generate").click()
