@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_pla
 
 from tests.support.needs import REQUIRE_BROWSER, missing
 
-#: Where the tests write the README's screenshots.
+#: Where the tests write the README's screenshots when asked to (``IMAGEGEN_SCREENSHOTS=1``).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: The variable that asks for them there; otherwise a run leaves the tree as it found it.
+SCREENSHOTS_ENV = "IMAGEGEN_SCREENSHOTS"
 
 # The flags a headless chromium needs on these machines: no GPU, no sandbox as root, and none of
 # its background connections (refused by the closed network, many at a time).
@@ -101,6 +104,16 @@ async def open_page(
     return page, errors
 
 
+def screenshot_folder() -> Path:
+    """docs/screenshots/ with ``IMAGEGEN_SCREENSHOTS=1`` (refreshing the README's pictures),
+    else a folder under the system's temporary one: the tests take and check their screenshots
+    on every run, but only a deliberate run changes the tree."""
+    if os.environ.get(SCREENSHOTS_ENV) == "1":
+        return SCREENSHOTS
+    return Path(tempfile.gettempdir()) / "imagegen-mcp-screenshots"
+
+
 def screenshot_path(name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS / name
+    folder = screenshot_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name

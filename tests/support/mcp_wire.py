@@ -27,13 +27,18 @@ class WireError(Exception):
         super().__init__(f"{error.get('code')}: {error.get('message')}")
         self.code = error.get("code")
         self.message = str(error.get("message"))
+        self.data = error.get("data")
 
 
 async def _answer(response: httpx2.Response, request_id: int) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
     if response.headers.get("content-type", "").startswith("application/json"):
+        # 2026-07-28 sends an error with an HTTP error status: the error is the answer.
         message = response.json()
+        if "error" in message:
+            raise WireError(message["error"])
+        assert response.status_code == 200, response.text
     else:
+        assert response.status_code == 200, response.text
         message = {}
         for line in response.text.splitlines():
             if line.startswith("data:") and line[5:].strip():

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -16,7 +17,7 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
-from imagegen_mcp.server.ui import page_url
+from imagegen_mcp.server.ui import page_url, remote_urls
 from imagegen_mcp.web.guard import cookie_value
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -130,3 +131,43 @@ def test_ui_refuses_in_one_line_what_it_cannot_serve(tmp_path: Path) -> None:
     )
     assert "--port" in busy.stderr
     assert not (tmp_path / "opened.txt").exists()
+
+
+async def test_ui_on_every_address_prints_a_link_for_other_machines_and_says_the_token_is_needed(
+    tmp_path: Path,
+) -> None:
+    command = [sys.executable, "-m", "imagegen_mcp", "ui", "--sandbox", "--port", "0"]
+    command += ["--no-browser", "--host", "0.0.0.0"]  # noqa: S104  # what is tested
+    env = env_for(tmp_path, IMAGEGEN_HTTP_TOKEN="s3cret")
+    async with await anyio.open_process(command, env=env) as process:
+        try:
+            lines = await printed_lines(process, "MCP ")
+            here = next(line for line in lines if line.startswith("Playground: ")).split()[-1]
+            port = urlsplit(here).port
+            assert here == f"http://127.0.0.1:{port}/?token=s3cret"
+            remote = [line.split()[-1] for line in lines if line.startswith("From another")]
+            assert remote[0] == f"http://{socket.gethostname()}:{port}/?token=s3cret"
+            assert not any((urlsplit(link).hostname or "").startswith("127.") for link in remote)
+            assert any("needs the token" in line for line in lines)
+            # The other machine's link is served: its Host is accepted and the token logs in.
+            async with httpx2.AsyncClient() as http:
+                login = await http.get(here, headers={"Host": urlsplit(remote[0]).netloc})
+                assert login.status_code == 303, login.text
+        finally:
+            await stop(process)
+
+
+def test_links_for_other_machines_only_for_a_bind_on_every_address() -> None:
+    assert remote_urls("127.0.0.1", 8000, "t") == []
+    assert remote_urls("192.0.2.1", 8000, "t") == []  # the bind address is the link already
+    assert remote_urls("0.0.0.0", 80, "a b", name="192.0.2.7") == [  # noqa: S104
+        "http://192.0.2.7:80/?token=a%20b"
+    ]
+    assert remote_urls("::", 81, None, name="2001:db8::5") == ["http://[2001:db8::5]:81/"]
+    # With IMAGEGEN_ALLOWED_HOSTS the server answers only to those names: they are the links.
+    allowed = ("studio.example", "box.example:*", "other.example:9999", "[2001:db8::7]")
+    assert remote_urls("0.0.0.0", 82, "t", allowed=allowed) == [  # noqa: S104
+        "http://studio.example:82/?token=t",
+        "http://box.example:82/?token=t",
+        "http://[2001:db8::7]:82/?token=t",
+    ]

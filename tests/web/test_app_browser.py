@@ -95,7 +95,10 @@ async def test_the_view_follows_a_task_to_its_images_and_starts_a_variation(
     first_id = first["structuredContent"]["task_id"]
     assert variation["reference_images"] == [f"image://{first_id}/1"]
     await expect(task_card(view, 1).get_by_role("img")).to_have_count(2)  # the first stays
-    await host.page.screenshot(path=screenshot_path("app.png"))
+    shot = screenshot_path("app.png")
+    await host.page.screenshot(path=shot)
+    with Image.open(shot) as picture:
+        assert (picture.format, picture.size) == ("PNG", (600, 800))
     host.errors.assert_none()
 
 
@@ -182,3 +185,41 @@ async def test_a_task_that_fails_upstream_is_said_in_one_line_with_no_image(
     await expect(card.get_by_role("progressbar")).to_be_hidden()
     await expect(card.get_by_role("figure")).to_have_count(0)
     host.errors.assert_none()
+
+
+async def test_a_variation_repeats_a_long_prompt_whole_read_from_the_task_resource(
+    apps_client: Client, browser: Browser
+) -> None:
+    # 500 characters: list_tasks cuts prompts at 200, the task://{id} resource does not.
+    prompt = ("a harbour at dawn, fishing boats, gulls, mist over the water, " * 9)[:500]
+    assert len(prompt) == 500
+    made = await apps_client.call_tool("generate_image", {"prompt": prompt, "wait_seconds": 20})
+    assert made.structured_content is not None
+    task_id = made.structured_content["task_id"]
+
+    # A host that forwards resource reads: the view opened by get_task (no prompt in its input).
+    host = await open_host(browser, apps_client)
+    await host.run_tool("get_task", {"task_id": task_id})
+    card = task_card(host.view, 0)
+    await assert_images_shown(card, 1)
+    await card.get_by_role("figure").first.get_by_role("button", name="Variation").click()
+    tasks = host.view.get_by_role("list", name="Tasks").get_by_role("listitem")
+    await expect(tasks).to_have_count(2, timeout=TIMEOUT_MS)
+    (variation,) = host.relay.tool_calls("generate_image")
+    assert variation["prompt"] == prompt
+    assert variation["reference_images"] == [f"image://{task_id}/0"]
+    assert ("resources/read", {"uri": f"task://{task_id}"}) in host.relay.calls
+    host.errors.assert_none()
+
+    # A host that forwards tool calls only: list_tasks' prompt may be cut, so the view says so
+    # rather than pay for a variation of a different prompt.
+    bare = await open_host(browser, apps_client, reads_resources=False)
+    await bare.run_tool("get_task", {"task_id": task_id})
+    card = task_card(bare.view, 0)
+    await assert_images_shown(card, 1)
+    await card.get_by_role("figure").first.get_by_role("button", name="Variation").click()
+    await expect(bare.view.get_by_role("alert")).to_contain_text(
+        f"The full prompt of task {task_id} is not known here", timeout=TIMEOUT_MS
+    )
+    assert bare.relay.tool_calls("generate_image") == []
+    bare.errors.assert_none()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.support.browser import chromium, open_page
+import pytest
+
+from tests.support.browser import SCREENSHOTS, SCREENSHOTS_ENV, chromium, open_page, screenshot_path
 
 
 async def test_the_browser_records_console_errors_and_uncaught_exceptions() -> None:
@@ -12,3 +14,13 @@ async def test_the_browser_records_console_errors_and_uncaught_exceptions() -> N
         assert await page.get_by_role("button", name="Go").count() == 1
     assert any("bad" in m for m in errors.messages)
     assert any("page error" in m for m in errors.messages)
+
+
+def test_screenshots_go_to_the_docs_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SCREENSHOTS_ENV, raising=False)
+    elsewhere = screenshot_path("x.png")
+    assert elsewhere.parent != SCREENSHOTS
+    assert elsewhere.parent.is_dir()
+    assert not elsewhere.is_relative_to(SCREENSHOTS.parents[1])  # nothing inside the checkout
+    monkeypatch.setenv(SCREENSHOTS_ENV, "1")
+    assert screenshot_path("x.png") == SCREENSHOTS / "x.png"

@@ -231,7 +231,7 @@ async def test_the_readme_screenshot_shows_a_running_task_results_references_and
         path = screenshot_path("playground.png")
         await page.screenshot(path=path)
         with Image.open(path) as shot:
-            assert shot.size == (1280, 800)
+            assert (shot.format, shot.size) == ("PNG", (1280, 800))
 
         # Reloaded while the task runs, the page follows it again until its images are in.
         await page.reload()

@@ -129,3 +129,32 @@ async def test_the_question_before_paying_is_asked_and_answered_in_a_dialog(
         assert len(await task_views(base)) == 1
         await expect(page.get_by_role("alert")).to_be_empty()
         assert_no_errors_but_refusals(errors, "/api/generate", 409)
+
+
+async def test_edit_mode_names_its_button_apply_edit_and_leaving_it_restores_generate(
+    settings: Settings,
+) -> None:
+    async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
+        page, errors = await open_studio(browser, base)
+        await generate(page, "a red door")
+        generate_button = page.get_by_role("button", name="Generate", exact=True)
+        apply_button = page.get_by_role("button", name="Apply edit", exact=True)
+
+        # Edit mode: the one submit button says what it does; no "Generate" is offered.
+        await page.locator("figure.result").first.get_by_role("button", name="Edit this").click()
+        await expect(apply_button).to_be_visible()
+        await expect(generate_button).to_have_count(0)
+        assert await page.locator("form button[type=submit]").count() == 1
+
+        # Cancelling the edit brings "Generate" back, and no "Apply edit" is left.
+        await page.get_by_role("button", name="Cancel edit").click()
+        await expect(generate_button).to_be_visible()
+        await expect(apply_button).to_have_count(0)
+
+        # So does an edit sent: the page is back to generating.
+        await page.locator("figure.result").first.get_by_role("button", name="Edit this").click()
+        await page.get_by_role("textbox", name="Prompt").fill("paint it blue")
+        await apply_button.click()
+        await expect(generate_button).to_be_visible(timeout=TIMEOUT)
+        await expect(apply_button).to_have_count(0)
+        errors.assert_none()

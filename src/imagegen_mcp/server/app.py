@@ -35,6 +35,7 @@ from imagegen_mcp import __version__
 from imagegen_mcp.errors import ImagegenError, ImageNotFound, TaskNotFound
 from imagegen_mcp.server.apps_view import app_view_options
 from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.server.task_resource import add_task_resource
 from imagegen_mcp.server.tasks_core import TaskProtocol
 from imagegen_mcp.server.tasks_protocol import TasksExtension
 from imagegen_mcp.service.wire import callback_path
@@ -247,6 +248,7 @@ def build_server(
     )
     # No MIME type on the template: it differs from image to image (each read says its own).
     add_typed_template(mcp, images.model_copy(update={"mime_type": None}))
+    add_task_resource(mcp, lambda: holder.state)  # task://{task_id}: the whole prompt
 
     @mcp.resource(
         "image://recent",

@@ -14,17 +14,18 @@ Guarantees:
 - Status is honest: ``working`` while the task is submitting, pending or processing (saving
   included), ``completed`` only once every image is saved, ``failed`` with the error text for
   failed, unknown (which says it may have been charged) and expired tasks. ``statusMessage``
-  carries the progress; the poll interval is when the server itself looks next.
+  carries the progress; the poll interval is when the server itself looks next. A handle once
+  failed stays failed (the spec: terminal is final), even if our task is later sent again.
 - Visibility: a handle belongs to its creator, the hash of the bearer token the request carried,
   or ``local`` without one (stdio, a loopback bind: this machine's user). Not to an HTTP
   session: sessions die with the process, and a handle must outlive a restart, so after one
-  the same token still reaches it by id. ``tasks/list`` shows the current session's handles only.
+  the same token still reaches it by id. ``tasks/list`` shows exactly what ``tasks/get``
+  reaches (the spec's rule): the creator's handles, whichever session made them.
 - Cancelling stops nobody's money: the upstream has no cancel endpoint. See ``cancel_note``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -42,6 +43,7 @@ from mcp.types import CallToolResult, TextContent
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from imagegen_mcp.errors import ImagegenError
+from imagegen_mcp.server.tasks_owner import creator_of, session_of
 from imagegen_mcp.tools.previews import PreviewMode
 from imagegen_mcp.tools.state import AppState
 from imagegen_mcp.tools.task_calls import task_result
@@ -49,6 +51,7 @@ from imagegen_mcp.tools.views import next_step, progress_of
 
 if TYPE_CHECKING:
     from imagegen_mcp.models import Task
+    from imagegen_mcp.service.engine import TaskEngine
     from imagegen_mcp.storage.handles import HandleStore, TaskHandle
 
 log = logging.getLogger(__name__)
@@ -71,28 +74,6 @@ def cancel_note(task_id: str | None) -> str:
         "Cancel received, but image generation cannot be stopped upstream (EvoLink has no "
         "cancel): it runs on, is still charged, and its images are still saved." + where
     )
-
-
-def _header(ctx: ServerRequestContext[Any, Any], name: str) -> str | None:
-    request = ctx.request
-    headers = getattr(request, "headers", None)
-    value = headers.get(name) if headers is not None else None
-    return value if isinstance(value, str) and value else None
-
-
-def _digest(kind: str, secret: str) -> str:
-    return f"{kind}:{hashlib.sha256(secret.encode()).hexdigest()[:32]}"
-
-
-def creator_of(ctx: ServerRequestContext[Any, Any]) -> str:
-    """Who made a handle: the bearer token's hash (never the token), or ``local``."""
-    scheme, _, token = (_header(ctx, "authorization") or "").partition(" ")
-    return _digest("token", token.strip()) if scheme.lower() == "bearer" else "local"
-
-
-def session_of(ctx: ServerRequestContext[Any, Any]) -> str | None:
-    session = _header(ctx, "mcp-session-id")
-    return None if session is None else _digest("session", session)
 
 
 def iso(timestamp: float) -> str:
@@ -144,6 +125,8 @@ class TaskProtocol:
         self._store: HandleStore | None = None
         self._lock = anyio.Lock()
         self._watchers: anyio.abc.TaskGroup | None = None
+        #: Set (and replaced) on every cancel: whoever waits on a handle looks again at once.
+        self._cancels = anyio.Event()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -189,9 +172,7 @@ class TaskProtocol:
                     await send(snapshot)
                 if snapshot.terminal or snapshot.task is None:
                     return
-                await engine.wait(
-                    snapshot.task.id, RESULT_SLICE_SECONDS, until=partial(_moved, snapshot.task)
-                )
+                await self._wait(engine, snapshot.task)
         except Exception:  # the host went away, or the engine closed: the task itself goes on
             log.debug("stopped sending status of task %s", created.handle.id, exc_info=True)
 
@@ -264,11 +245,19 @@ class TaskProtocol:
         if honour_cancel and handle.cancelled_at is not None:
             note = cancel_note(task.id)
             return Snapshot(handle, "cancelled", note, handle.cancelled_at, None, task)
+        if handle.failed_message is not None and handle.failed_at is not None:
+            # Reported failed once: failed for good (a terminal status never changes).
+            message = handle.failed_message
+            if _went_on(task):
+                message += f" Since then task {task.id} went on ({task.status}): get_task shows it."
+            return Snapshot(handle, "failed", message, handle.failed_at, None, task)
         status: McpStatus
         if task.status == "completed":
             status, message, poll = "completed", next_step(task), None
         elif task.is_terminal:
             status, message, poll = "failed", next_step(task), None
+            at = task.updated_at.timestamp()
+            handle = await (await self.handles()).fail(handle.id, message, at) or handle
         else:
             value, stage = progress_of(task)
             status, message = "working", f"{stage}; {value:.0f}% overall (task {task.id})"
@@ -279,25 +268,62 @@ class TaskProtocol:
         return Snapshot(handle, status, message, task.updated_at.timestamp(), poll, task)
 
     async def result(
-        self, ctx: ServerRequestContext[Any, Any], handle: TaskHandle, *, block: bool
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        handle: TaskHandle,
+        *,
+        block: bool,
+        honour_cancel: bool = True,
     ) -> CallToolResult:
-        """What ``get_task`` answers for the handle's task; ``block``: once it has ended."""
-        if handle.task_id is None:
-            text = handle.error or "Failed."
-            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        """What ``get_task`` answers for the handle's task; ``block``: once the handle has
+        ended (a cancelled one has: its result is the task as it is now). A handle failed for
+        good while its task went on answers its failure."""
+        snapshot = await self.snapshot(ctx, handle, honour_cancel=honour_cancel)
         state = _state(ctx)
         try:
-            if block:
-                engine = await state.engine()
-                while not (await engine.wait(handle.task_id, RESULT_SLICE_SECONDS)).is_terminal:
-                    pass  # each slice ends at the deadline or on a change; the poller goes on
-            return await task_result(state, handle.task_id, _preview(handle.preview))
+            while block and not snapshot.terminal and snapshot.task is not None:
+                # Each slice ends on a change of the task or at its end; a cancel of the handle
+                # is seen at the latest then. The poller goes on meanwhile.
+                await self._wait(await state.engine(), snapshot.task)
+                snapshot = await self.snapshot(
+                    ctx, await self.find(ctx, handle.id), honour_cancel=honour_cancel
+                )
+            task = snapshot.task
+            if task is None or (snapshot.status == "failed" and _went_on(task)):
+                text = snapshot.message or "Failed."
+                return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+            return await task_result(state, task.id, _preview(handle.preview))
         except ImagegenError as exc:
             raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from None
 
     async def cancel(self, handle: TaskHandle) -> TaskHandle:
         cancelled = await (await self.handles()).cancel(handle.id)
+        self._cancels.set()
+        self._cancels = anyio.Event()
         return cancelled or handle
+
+    async def _wait(self, engine: TaskEngine, task: Task) -> None:
+        """Until the task changes, a handle is cancelled, or a slice passes."""
+        cancels, failure = self._cancels, None
+        async with anyio.create_task_group() as tg:
+
+            async def on_cancel() -> None:
+                await cancels.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(on_cancel)
+            try:
+                await engine.wait(task.id, RESULT_SLICE_SECONDS, until=partial(_moved, task))
+            except ImagegenError as exc:  # raised as itself, not in the task group's group
+                failure = exc
+            tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+
+
+def _went_on(task: Task) -> bool:
+    """Our task is no longer failed (resent, or found after all): not what was reported."""
+    return task.status == "completed" or not task.is_terminal
 
 
 def _moved(seen: Task, now: Task) -> bool:

@@ -2,11 +2,14 @@
 
 The SDK knows none of it, so this is a ``Server.middleware`` around three spec methods, plus the
 ``tasks/*`` handlers (bound by ``server.tasks_protocol``, which serves both eras):
-- ``initialize``: the server's capabilities gain ``tasks`` (list, cancel, tool calls) for a
-  client whose own capabilities declare ``tasks`` (as hosts that speak tasks do);
+- ``initialize``: the server's capabilities gain ``tasks`` (list, cancel, tool calls). The
+  spec has the *receiver* of task-augmented requests declare it, whatever the requestor
+  declares: a client's own ``tasks`` capability says it receives tasks (sampling,
+  elicitation), not that it sends them, and the official requester (``ext-tasks``) declares
+  none. So every client of this era is offered tasks; one that never sends a ``task`` field
+  gets today's answers;
 - ``tools/list``: ``generate_image`` and ``edit_image`` declare ``execution.taskSupport:
-  "optional"``, only to such a client, so every other client's initialize and tools/list
-  stay byte for byte what they were;
+  "optional"`` (78 bytes; 2026-07-28 clients, whose tasks are an extension, see no change);
 - ``tools/call`` with a ``task`` field: the tool runs without waiting and the answer is a
   ``CreateTaskResult``. It must bypass the SDK's result check, which knows only
   ``CallToolResult`` for tools/call in this era: a middleware's own answer is sent as it is.
@@ -33,6 +36,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from imagegen_mcp.server.tasks_core import Snapshot, TaskProtocol
+from imagegen_mcp.server.tasks_owner import creator_of
 from imagegen_mcp.tools.state import AS_PROTOCOL_TASK
 from imagegen_mcp.tools.task_calls import TASK_TOOLS
 
@@ -66,11 +70,6 @@ async def _notify_status(ctx: ServerRequestContext[Any, Any], snapshot: Snapshot
     await ctx.session.send_notification(cast("Any", _StatusNotification(params=v1_task(snapshot))))
 
 
-def _client_declares_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
-    capabilities = ctx.session.client_capabilities
-    return capabilities is not None and capabilities.tasks is not None
-
-
 class LegacyTasks:
     """The ``Server.middleware`` and the 2025-11-25 handlers."""
 
@@ -84,12 +83,11 @@ class LegacyTasks:
             return await call_next(ctx)
         if ctx.method == "initialize":
             answer = await call_next(ctx)
-            declared = (ctx.params or {}).get("capabilities")
             ours = answer.get("capabilities") if isinstance(answer, dict) else None
-            if isinstance(declared, Mapping) and "tasks" in declared and isinstance(ours, dict):
+            if isinstance(ours, dict):
                 ours["tasks"] = SERVER_TASKS
             return answer
-        if ctx.method == "tools/list" and _client_declares_tasks(ctx):
+        if ctx.method == "tools/list":
             answer = await call_next(ctx)
             if isinstance(answer, dict):
                 for tool in answer.get("tools") or []:
@@ -97,7 +95,8 @@ class LegacyTasks:
                         tool["execution"] = TASK_SUPPORT
             return answer
         params = ctx.params or {}
-        if ctx.method == "tools/call" and isinstance(params.get("task"), Mapping):
+        task = params.get("task") if ctx.method == "tools/call" else None
+        if isinstance(task, Mapping):
             return await self._call_as_task(ctx, call_next, params)
         return await call_next(ctx)
 
@@ -151,10 +150,8 @@ class LegacyTasks:
     async def list(
         self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams
     ) -> HandlerResult:
-        from imagegen_mcp.server.tasks_core import creator_of, session_of
-
         store = await self.core.handles()
-        page = await store.page(creator_of(ctx), session_of(ctx), after=params.cursor, limit=PAGE)
+        page = await store.page(creator_of(ctx), after=params.cursor, limit=PAGE)
         if page is None:
             raise MCPError(
                 code=INVALID_PARAMS,

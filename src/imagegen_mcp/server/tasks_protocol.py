@@ -6,9 +6,11 @@ decides per request whether to answer with a task. It does so for ``generate_ima
 ``edit_image`` (the interceptor below): the tool runs without waiting and the answer is a
 ``CreateTaskResult`` (``resultType: "task"``). A question asked before paying
 (``InputRequiredResult``) and a refusal before any task (an error result) still go back as they
-are: there is no task to follow yet. ``tasks/get`` carries the result (``get_task``'s) once
-completed, or the error text once failed; ``tasks/update`` has nothing to answer (these tasks
-never ask for input).
+are: there is no task to follow yet. Once the task ends, ``tasks/get`` reads ``completed`` with
+the result (``get_task``'s; ``isError`` for a failed, unknown or expired task, the error text
+also in ``statusMessage``): the extension keeps ``failed`` for JSON-RPC errors. ``tasks/update``
+is acknowledged with nothing to do (these tasks never ask for input). A request that did not
+declare the extension is refused the ``tasks/*`` methods with -32021.
 
 Cancel is a request here, not a command: the server acknowledges it and need not stop the work.
 The work cannot be stopped (the upstream has no cancel endpoint), so the task goes on to its
@@ -24,7 +26,6 @@ from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
 from mcp.types import CallToolRequestParams, PaginatedRequestParams
-from mcp_types import INVALID_PARAMS
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
@@ -34,8 +35,8 @@ from imagegen_mcp.tools.state import AS_PROTOCOL_TASK
 from imagegen_mcp.tools.task_calls import TASK_TOOLS
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
-#: The JSON-RPC code a failed task's error carries (implementation-defined server error).
-TASK_FAILED = -32000
+#: The extension's error for a request that needs it and did not declare it.
+MISSING_CAPABILITY = -32021
 
 
 class UpdateParams(TaskIdParams):
@@ -115,17 +116,15 @@ class TasksExtension(Extension):
     ) -> HandlerResult:
         if not _modern(ctx):
             return await self.legacy.get(ctx, params)
-        handle = await self.core.find(ctx, params.task_id)
+        handle = await self.core.find(ctx, _require_extension(ctx, params))
         snapshot = await self.core.snapshot(ctx, handle, honour_cancel=False)
         answer = {"resultType": "complete", **v2_task(snapshot)}
-        if snapshot.status == "completed":
-            result = await self.core.result(ctx, handle, block=False)
+        if snapshot.terminal:
+            # The tool answered (isError or not): ``completed`` carrying that result. ``failed``
+            # is for a JSON-RPC error only (the extension's rule), which the tool never gives.
+            result = await self.core.result(ctx, handle, block=False, honour_cancel=False)
+            answer["status"] = "completed"
             answer["result"] = {"resultType": "complete", **_wire(result)}
-        elif snapshot.status == "failed":
-            task_id = snapshot.task.id if snapshot.task else None
-            status = snapshot.task.status if snapshot.task else "failed"
-            data = {"task_id": task_id, "status": status}
-            answer["error"] = {"code": TASK_FAILED, "message": snapshot.message, "data": data}
         return answer
 
     async def _cancel(
@@ -134,14 +133,26 @@ class TasksExtension(Extension):
         if not _modern(ctx):
             return await self.legacy.cancel(ctx, params)
         # Acknowledged, never refused: a cancel is a request the server may not honour.
-        await self.core.cancel(await self.core.find(ctx, params.task_id))
+        await self.core.cancel(await self.core.find(ctx, _require_extension(ctx, params)))
         return {"resultType": "complete"}
 
     async def _update(
         self, ctx: ServerRequestContext[Any, Any], params: UpdateParams
     ) -> HandlerResult:
-        await self.core.find(ctx, params.task_id)
+        # These tasks never ask for input, so no response is for an outstanding request: each
+        # is ignored and the update acknowledged, as the extension says.
+        await self.core.find(ctx, _require_extension(ctx, params))
+        return {"resultType": "complete"}
+
+
+def _require_extension(ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> str:
+    """The task id, once the request declared the extension (else -32021, the extension's
+    answer to a client that did not)."""
+    if not _declares_extension(ctx):
         raise MCPError(
-            code=INVALID_PARAMS,
-            message="This task never asks for input: follow it with tasks/get.",
+            code=MISSING_CAPABILITY,
+            message="Declare the io.modelcontextprotocol/tasks extension in this request's "
+            "client capabilities to follow a task.",
+            data={"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}},
         )
+    return params.task_id

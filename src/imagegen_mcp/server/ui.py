@@ -5,7 +5,10 @@ built-in sandbox.
 The socket is bound before anything is printed or opened, so the address printed is the one
 served (``--port 0`` takes a free port), and a browser that connects early waits in the
 socket's queue rather than failing. The printed link carries ``?token=`` when a token is set:
-opening it once sets the page's cookie (``web.guard``). Everything goes to stderr.
+opening it once sets the page's cookie (``web.guard``). A bind on every address (0.0.0.0, ::)
+also prints the links another machine opens (the machine's name, and its non-loopback
+addresses that name resolves to), and says the token in them is required. Everything goes to
+stderr.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import socket
 import sys
 import webbrowser
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 
@@ -58,6 +61,48 @@ def page_url(host: str, port: int, token: str | None) -> str:
     return f"{url}?token={quote(token, safe='')}" if token else url
 
 
+def remote_urls(
+    host: str,
+    port: int,
+    token: str | None,
+    *,
+    name: str | None = None,
+    allowed: tuple[str, ...] = (),
+) -> list[str]:
+    """The page's addresses for a browser on another machine when the bind is on every address
+    (``name``: this machine's, ``socket.gethostname()`` unless told), else none: a named or
+    literal bind address is already the one ``page_url`` prints. With ``IMAGEGEN_ALLOWED_HOSTS``
+    (``allowed``) the server answers only to those names: they are the links."""
+    ip = literal_address(host)
+    if ip is None or not ip.is_unspecified:
+        return []
+    query = f"?token={quote(token, safe='')}" if token else ""
+    if allowed:
+        links = []
+        for entry in allowed:
+            netloc = urlsplit(f"//{entry.removesuffix(':*')}")
+            if netloc.hostname and netloc.port in (None, port):
+                links.append(f"http://{_url_host(netloc.hostname)}:{port}/{query}")
+        return list(dict.fromkeys(links))
+    name = name or socket.gethostname()
+    names = [_url_host(name)]
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    try:
+        found = socket.getaddrinfo(name, port, family, socket.SOCK_STREAM)
+    except OSError:  # a name the resolver does not know: the name alone, for the person's DNS
+        found = []
+    for info in found:
+        address = literal_address(str(info[4][0]))
+        if address is not None and not address.is_loopback and not address.is_link_local:
+            names.append(_url_host(address.compressed))
+    return [f"http://{n}:{port}/{query}" for n in dict.fromkeys(names)]
+
+
+def _url_host(name: str) -> str:
+    ip = literal_address(name)
+    return f"[{ip.compressed}]" if ip is not None and ip.version == 6 else name
+
+
 def command(args: argparse.Namespace, settings: Settings, sandbox: SandboxConfig | None) -> None:
     """``imagegen-mcp ui``: ``settings`` are the sandbox's own with ``--sandbox``."""
     settings.require_api_key()
@@ -90,7 +135,7 @@ def run_ui(
     sock = _listen(host, port)
     url = page_url(host, sock.getsockname()[1], token)
     if sandbox is None:
-        _serve(settings, sock, url, host=host, open_browser=open_browser)
+        _serve(settings, sock, url, host=host, token=token, open_browser=open_browser)
         return
     from imagegen_mcp.sandbox import Sandbox
 
@@ -101,19 +146,41 @@ def run_ui(
             file=sys.stderr,
         )
         pointed = settings.model_copy(update={"api_base": sb.base_url, "files_base": sb.base_url})
-        _serve(pointed, sock, url, host=host, open_browser=open_browser)
+        _serve(pointed, sock, url, host=host, token=token, open_browser=open_browser)
+
+
+def _token_lines(host: str, port: int, token: str | None, allowed: tuple[str, ...]) -> str:
+    """With a token: the links for other machines (a bind on every address) and why the links
+    carry the token."""
+    if token is None:
+        return ""
+    links = remote_urls(host, port, token, allowed=allowed)
+    lines = [f"From another machine: {link}" for link in links]
+    lines.append(
+        "The page needs the token (IMAGEGEN_HTTP_TOKEN): open a link with ?token= once per "
+        "browser, and share it only with people who may spend your credits."
+    )
+    return "".join(f"{line}\n" for line in lines)
 
 
 def _serve(
-    settings: Settings, sock: socket.socket, url: str, *, host: str, open_browser: bool
+    settings: Settings,
+    sock: socket.socket,
+    url: str,
+    *,
+    host: str,
+    token: str | None,
+    open_browser: bool,
 ) -> None:
     import uvicorn
 
     from imagegen_mcp.server.http import http_app
 
     app = http_app(settings, host=host)
+    port = sock.getsockname()[1]
     print(
-        f"Playground: {url}\nMCP (streamable HTTP): {url.split('?')[0]}mcp\nPress Ctrl+C to stop.",
+        f"Playground: {url}\n{_token_lines(host, port, token, settings.allowed_hosts)}"
+        f"MCP (streamable HTTP): {url.split('?')[0]}mcp\nPress Ctrl+C to stop.",
         file=sys.stderr,
         flush=True,
     )

@@ -4,7 +4,10 @@ A host that asked for a task gets a handle id (``secrets.token_urlsafe``: 128 bi
 task id, so knowing a task id does not reveal its handle), mapped here to our task id, with the
 hash of who created it, its creation time and its time to live. The rows live in the state
 database next to the tasks, so a handle answers after a restart for as long as its TTL runs.
-A handle whose tool call failed before any task existed keeps that error text instead.
+A handle whose tool call failed before any task existed keeps that error text instead. A
+handle reported failed keeps that failure (``fail``): a protocol task that ended never changes,
+even when our task goes on (a create never sent is sent again by a later call; an ambiguous
+create is found after all).
 
 ``HandleStore`` keeps its own connection (the engine's store is the engine's): every method
 runs its SQL on a worker thread, one at a time; expired handles are deleted as they are met.
@@ -44,6 +47,9 @@ class TaskHandle:
     created_at: float
     ttl_ms: int
     cancelled_at: float | None = None
+    #: The failure first reported for the handle, and when: from then on it reads failed.
+    failed_message: str | None = None
+    failed_at: float | None = None
 
 
 def new_handle_id() -> str:
@@ -63,6 +69,8 @@ def _handle(row: sqlite3.Row) -> TaskHandle:
         created_at=row["created_at"],
         ttl_ms=row["ttl_ms"],
         cancelled_at=row["cancelled_at"],
+        failed_message=row["failed_message"],
+        failed_at=row["failed_at"],
     )
 
 
@@ -123,16 +131,15 @@ class HandleStore:
 
         return await self._run(_get)
 
-    async def page(
-        self, creator: str, session: str | None, *, after: str | None, limit: int
-    ) -> list[TaskHandle] | None:
-        """Live handles of ``creator`` (and of ``session``, when there is one), newest first,
-        ``limit`` of them after the handle ``after`` (None: ``after`` is no live handle)."""
+    async def page(self, creator: str, *, after: str | None, limit: int) -> list[TaskHandle] | None:
+        """Live handles of ``creator``, newest first, ``limit`` of them after the handle
+        ``after`` (None: ``after`` is no live handle of theirs). Exactly the handles ``get``
+        answers ``creator`` (the spec: what tasks/get reaches, tasks/list shows)."""
 
         def _page() -> list[TaskHandle] | None:
             self._purge()
-            where = "creator = ? AND session IS ?"
-            params: list[object] = [creator, session]
+            where = "creator = ?"
+            params: list[object] = [creator]
             if after is not None:
                 row = self._conn.execute(
                     "SELECT created_at FROM mcp_task_handles WHERE id = ? AND creator = ?",
@@ -160,12 +167,28 @@ class HandleStore:
                 "IS NULL",
                 (self._clock(), handle_id),
             )
-            row = self._conn.execute(
-                "SELECT * FROM mcp_task_handles WHERE id = ?", (handle_id,)
-            ).fetchone()
-            return None if row is None else _handle(row)
+            return self._one(handle_id)
 
         return await self._run(_cancel)
+
+    async def fail(self, handle_id: str, message: str, at: float) -> TaskHandle | None:
+        """Keep the handle's failure (the first one only); the handle as it now is."""
+
+        def _fail() -> TaskHandle | None:
+            self._conn.execute(
+                "UPDATE mcp_task_handles SET failed_message = ?, failed_at = ? WHERE id = ? "
+                "AND failed_message IS NULL",
+                (message, at, handle_id),
+            )
+            return self._one(handle_id)
+
+        return await self._run(_fail)
+
+    def _one(self, handle_id: str) -> TaskHandle | None:
+        row = self._conn.execute(
+            "SELECT * FROM mcp_task_handles WHERE id = ?", (handle_id,)
+        ).fetchone()
+        return None if row is None else _handle(row)
 
     def _purge(self) -> None:
         self._conn.execute("DELETE FROM mcp_task_handles WHERE expires_at <= ?", (self._clock(),))

@@ -112,6 +112,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX mcp_task_handles_expires ON mcp_task_handles(expires_at);
         """,
     ),
+    (
+        # A handle's failure, kept as first reported: an MCP task that ended stays ended even
+        # when our task goes on (a never-sent create sent again, an unknown one found after all).
+        "0007_mcp_task_handle_failure",
+        """
+        ALTER TABLE mcp_task_handles ADD COLUMN failed_message TEXT;
+        ALTER TABLE mcp_task_handles ADD COLUMN failed_at REAL;
+        """,
+    ),
 ]
 
 

@@ -1,8 +1,8 @@
 """How the playground's HTTP API says no: a status and ``{"error": "<one line>"}``.
 
-Domain errors (``ImagegenError``) keep their own sentence, which already tells the person what
-to do; the status says which kind of problem it is. Anything else is an internal error whose
-details stay in the server log.
+Domain errors (``ImagegenError``) keep their own sentence, with the agent's phrases ("call
+get_task") as a person's (``web.wording``); the status says which kind of problem it is.
+Anything else is an internal error whose details stay in the server log.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from imagegen_mcp.errors import (
     TaskNotFound,
     UpstreamError,
 )
+from imagegen_mcp.web.wording import for_person
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def response_for(exc: Exception) -> JSONResponse:
         # The engine's own sentence points an agent at list_tasks; a person has the history.
         return error_response(404, "No such task here: reload the page to see the history.")
     if isinstance(exc, ImagegenError):
-        return error_response(status_of(exc), str(exc))
+        return error_response(status_of(exc), for_person(str(exc)))
     log.error("web request failed", exc_info=exc)
     return error_response(
         500,

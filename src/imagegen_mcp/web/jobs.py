@@ -78,28 +78,35 @@ def parse_body(kind: type[B], data: Any) -> B:
 async def generate(state: AppState, uploads: UploadStore, body: GenerateBody) -> Task:
     refs = body.reference_images
     request = generate_request(state.default_model, body.prompt, body.choice(), refs)
-    paths = [uploads.resolve_ref(ref, "reference image") for ref in refs]
-    await _before_paying(state, request, body)
-    inputs = (await state.inputs()).with_folders((uploads.folder.resolve(),))
-    urls = [await inputs.as_url(path, model=request.model) for path in paths]
-    request = request.model_copy(update={"image_urls": urls})
-    engine = await state.engine()
-    return await engine.submit(request, client_request_id=body.client_request_id)
+    async with uploads.reading(refs):  # not pruned while they are read
+        paths = [uploads.resolve_ref(ref, "reference image") for ref in refs]
+        await _before_paying(state, request, body)
+        inputs = (await state.inputs()).with_folders((uploads.folder.resolve(),))
+        urls = [await inputs.as_url(path, model=request.model) for path in paths]
+        request = request.model_copy(update={"image_urls": urls})
+        engine = await state.engine()
+        task = await engine.submit(request, client_request_id=body.client_request_id)
+        uploads.made(task, refs)
+    return task
 
 
 async def edit(state: AppState, uploads: UploadStore, body: EditBody) -> Task:
     request = edit_request(
         state.default_model, body.prompt, body.choice(), body.image, body.mask, None
     )
-    image = uploads.resolve_ref(body.image, "image to edit")
-    mask = None if body.mask is None else uploads.resolve_ref(body.mask, "mask")
-    await _before_paying(state, request, body)
-    inputs = (await state.inputs()).with_folders((uploads.folder.resolve(),))
-    # The page paints white (opaque) where the image should change: the server's default.
-    base, mask_url = await inputs.edit_inputs(image, model=request.model, mask=mask)
-    request = request.model_copy(update={"image_urls": [base], "mask_url": mask_url})
-    engine = await state.engine()
-    return await engine.submit(request, client_request_id=body.client_request_id)
+    refs = (body.image, body.mask)
+    async with uploads.reading(refs):  # not pruned while they are read
+        image = uploads.resolve_ref(body.image, "image to edit")
+        mask = None if body.mask is None else uploads.resolve_ref(body.mask, "mask")
+        await _before_paying(state, request, body)
+        inputs = (await state.inputs()).with_folders((uploads.folder.resolve(),))
+        # The page paints white (opaque) where the image should change: the server's default.
+        base, mask_url = await inputs.edit_inputs(image, model=request.model, mask=mask)
+        request = request.model_copy(update={"image_urls": [base], "mask_url": mask_url})
+        engine = await state.engine()
+        task = await engine.submit(request, client_request_id=body.client_request_id)
+        uploads.made(task, refs)
+    return task
 
 
 async def _before_paying(state: AppState, request: TaskRequest, body: _Body) -> None:

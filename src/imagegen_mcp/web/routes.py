@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp.tools.catalog_view import model_list
-from imagegen_mcp.web import jobs
+from imagegen_mcp.web import jobs, longpoll
+from imagegen_mcp.web.catalog_json import with_pixels
 from imagegen_mcp.web.errors import WebError, error_response, response_for
 from imagegen_mcp.web.multipart import read_file_field
 from imagegen_mcp.web.static_files import HEADERS, STATIC_DIR, static_response
@@ -132,7 +133,8 @@ class WebApi:
     @_answers
     async def models(self, request: Request) -> Response:
         listed = model_list().model_dump(mode="json")
-        return JSONResponse({"default": self.state().default_model, "models": listed["models"]})
+        models = with_pixels(listed["models"])  # each free-size rule, for a custom size
+        return JSONResponse({"default": self.state().default_model, "models": models})
 
     @_answers
     async def upload(self, request: Request) -> Response:
@@ -147,7 +149,8 @@ class WebApi:
                 MAX_UPLOAD_BYTES,
             )
             decoder = (await state.inputs()).decoder
-            stored = await self.uploads.add(sent.name, sent.data, decoder)
+            engine = await state.engine()  # which tasks are open: their uploads are kept
+            stored = await self.uploads.add(sent.name, sent.data, decoder, engine)
         return JSONResponse(stored.as_json(), status_code=201)
 
     @_answers
@@ -204,7 +207,11 @@ class WebApi:
             def moved(t: Task) -> bool:
                 return t.progress > after or (t.status, len(t.images)) != seen
 
-            task = await engine.wait(task_id, wait, until=moved)
+            # Given up when the page goes away (closed, reloaded) rather than held to the end.
+            polled = await longpoll.hold(request, engine, task_id, wait, moved)
+            if polled is None:
+                return Response(status_code=204)  # nobody is left to read it
+            task = polled
         return JSONResponse({"task": task_json(task)})
 
     @_answers

@@ -6,6 +6,10 @@ It is stored as ``<uploads folder>/<sha256>.<ext>``: under the server's home, ne
 output folder, written to a temporary name and renamed, so a reader never sees half a file.
 The same bytes uploaded twice are one file. An ``upload:<sha256>`` reference names it; the
 requests read it from there through ``ImageInputs`` (confined to the folder like any local file).
+
+The folder is bounded (``web.upload_bounds``): each new upload prunes the uploads unused for a
+week, then the least recently used down to 1 GB, but never one a request is reading now
+(``reading``) or one an open task of this process was made from (``made``).
 """
 
 from __future__ import annotations
@@ -14,14 +18,26 @@ import hashlib
 import os
 import re
 import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import anyio
 import anyio.to_thread
 
+from imagegen_mcp.errors import TaskNotFound
 from imagegen_mcp.imaging import FORMATS, NotAnImage, TooManyPixels, dimensions, probe
 from imagegen_mcp.service.decoding import DecodeLimiter
 from imagegen_mcp.web.errors import WebError
+from imagegen_mcp.web.upload_bounds import Bounds, prune
+
+if TYPE_CHECKING:
+    from imagegen_mcp.models import Task
+    from imagegen_mcp.service.engine import TaskEngine
 
 #: The largest upload kept (the upstream's own playground takes files up to 10 MB).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -55,11 +71,18 @@ class Upload:
 class UploadStore:
     """Uploaded images in ``folder`` (made on first use, private to this user)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, bounds: Bounds | None = None) -> None:
         self.folder = folder
+        self.bounds = bounds or Bounds()
+        self._reading: Counter[str] = Counter()  # sha256 -> requests reading it now
+        self._made_from: dict[str, frozenset[str]] = {}  # task id -> the uploads it was made from
+        self._lock: anyio.Lock | None = None
 
-    async def add(self, name: str, data: bytes, decoder: DecodeLimiter) -> Upload:
-        """Check ``data`` and store it; ``WebError`` 415 for anything but a usable image."""
+    async def add(
+        self, name: str, data: bytes, decoder: DecodeLimiter, engine: TaskEngine | None = None
+    ) -> Upload:
+        """Check ``data`` and store it, then prune the folder (``engine`` tells which tasks are
+        still open); ``WebError`` 415 for anything but a usable image."""
         if len(data) > MAX_UPLOAD_BYTES:
             raise WebError(413, "The file is larger than 10 MB: downscale or re-encode it.")
         if not data:
@@ -79,13 +102,55 @@ class UploadStore:
             ) from None
         sha = hashlib.sha256(data).hexdigest()
         await anyio.to_thread.run_sync(self._write, sha, info.extension, data)
+        await self.prune(engine, keep=sha)
         return Upload(sha, name, info.width, info.height, info.mime_type, len(data))
+
+    def _guard(self) -> anyio.Lock:
+        if self._lock is None:  # made in the event loop, on first use
+            self._lock = anyio.Lock()
+        return self._lock
+
+    async def prune(self, engine: TaskEngine | None, *, keep: str | None = None) -> list[Path]:
+        """Bound the folder (``upload_bounds``), keeping ``keep``, the uploads being read and
+        those of tasks still open; the paths removed."""
+        async with self._guard():
+            kept = {*self._reading, *([keep] if keep else [])}
+            for task_id, shas in list(self._made_from.items()):
+                if engine is not None and await _is_open(engine, task_id):
+                    kept |= shas
+                else:
+                    del self._made_from[task_id]
+            return await anyio.to_thread.run_sync(
+                prune, self.folder, kept, self.bounds, time.time()
+            )
+
+    @asynccontextmanager
+    async def reading(self, refs: Iterable[str | None]) -> AsyncIterator[None]:
+        """While a request reads ``refs``: the uploads among them are not pruned, and count as
+        used now. Taken before the refs are resolved, so a prune either ran before (a pruned
+        file is "not an upload here") or sees them."""
+        shas = Counter(sha for sha in (_sha_of(ref) for ref in refs) if sha)
+        async with self._guard():
+            self._reading += shas
+            for sha in shas:
+                _touch(self.path_of(sha))
+        try:
+            yield
+        finally:
+            self._reading -= shas
+
+    def made(self, task: Task, refs: Iterable[str | None]) -> None:
+        """``task`` was made from ``refs``: their uploads are kept while it is open."""
+        shas = frozenset(sha for sha in (_sha_of(ref) for ref in refs) if sha)
+        if shas and not task.is_terminal:
+            self._made_from[task.id] = shas
 
     def _write(self, sha: str, extension: str, data: bytes) -> None:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = self.folder / f"{sha}.{extension}"
         if target.is_file() and not target.is_symlink():
-            return  # the same bytes, stored before
+            _touch(target)  # the same bytes, stored before: used again now
+            return
         fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".upload-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -130,3 +195,25 @@ class UploadStore:
             f"The {what} {ref[:80]!r} is not one the page can send: use 'upload:<id>' from "
             "/api/uploads or 'image://<task_id>/<index>' of a result.",
         )
+
+
+def _sha_of(ref: str | None) -> str | None:
+    """The sha256 an ``upload:`` reference names, else None."""
+    if ref is None or not ref.strip().startswith(UPLOAD_PREFIX):
+        return None
+    sha = ref.strip().removeprefix(UPLOAD_PREFIX)
+    return sha if _SHA256.match(sha) else None
+
+
+def _touch(path: Path | None) -> None:
+    """Mark an upload as used now (its modification time), if it is still there."""
+    if path is not None:
+        with suppress(FileNotFoundError):
+            os.utime(path)
+
+
+async def _is_open(engine: TaskEngine, task_id: str) -> bool:
+    try:
+        return not (await engine.get(task_id)).is_terminal
+    except TaskNotFound:
+        return False

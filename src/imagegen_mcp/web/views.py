@@ -3,7 +3,7 @@
 A task view is the tools' ``TaskView`` (the fields an agent reads) plus what the page shows
 beside it: the model, the prompt, when it was made, the bar's value and stage in words (the
 same ``progress_of`` the tools' progress notifications use), and each image's URL on this
-server.
+server. Its ``next_step`` and error message say what a person does (``web.wording``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from imagegen_mcp.models import OPEN_STATUSES, TERMINAL_STATUSES, Task
 from imagegen_mcp.tools.views import SpendView, progress_of, task_view
+from imagegen_mcp.web.wording import for_person
 
 if TYPE_CHECKING:
     from imagegen_mcp.service.engine import Spend
@@ -23,6 +24,10 @@ def image_url(task_id: str, index: int) -> str:
 
 def task_json(task: Task) -> dict[str, Any]:
     view = task_view(task).model_dump(mode="json")
+    # The agent's next step and the task's error, in the page's words.
+    view["next_step"] = for_person(view["next_step"])
+    if view["error"] is not None:
+        view["error"]["message"] = for_person(view["error"]["message"])
     for image in view["images"]:
         image["url"] = image_url(task.id, image["index"])
     bar, stage = progress_of(task)

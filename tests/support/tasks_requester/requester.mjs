@@ -57,7 +57,8 @@ const client = new Client(
   clientInfo,
   era === MODERN
     ? { capabilities: clientCapabilities, versionNegotiation: { mode: { pin: MODERN } } }
-    : { capabilities: { tasks: { requests: { tools: { call: {} } }, list: {}, cancel: {} } } },
+    : // 2025-11-25: the receiver (the server) declares tasks; a requester declares nothing.
+      {},
 );
 await client.connect(new StreamableHTTPClientTransport(new URL(url)));
 const session = createTaskSessionFromClient(client, {

@@ -103,3 +103,60 @@ export function describe(model) {
   if (model.price) parts.push(`${model.price} credits`);
   return parts.join(" · ");
 }
+
+/** The select's value for "Custom…": a width and a height of the person's own. */
+export const CUSTOM_SIZE = "custom";
+
+const megapixels = (area) => (area / 1e6).toFixed(2);
+const thousands = (value) => value.toLocaleString("en-US");
+const UNBOUNDED_SIDE = 100000;
+const UNBOUNDED_AREA = 1e10;
+const UNBOUNDED_ASPECT = 1e9;
+
+/** The model's free pixel sizes in words ("16-3840 px a side, multiples of 16, ..."). */
+export function pixelsHint(rule) {
+  const parts = [];
+  if (rule.max_side < UNBOUNDED_SIDE) parts.push(`${rule.min_side}-${rule.max_side} px a side`);
+  else if (rule.min_side > 1) parts.push(`at least ${rule.min_side} px a side`);
+  if (rule.multiple > 1) parts.push(`multiples of ${rule.multiple}`);
+  const lowArea = rule.min_area > 1;
+  const highArea = rule.max_area < UNBOUNDED_AREA;
+  if (lowArea && highArea) parts.push(`${megapixels(rule.min_area)}-${megapixels(rule.max_area)} MP`);
+  else if (lowArea) parts.push(`at least ${megapixels(rule.min_area)} MP`);
+  else if (highArea) parts.push(`at most ${megapixels(rule.max_area)} MP`);
+  if (rule.max_aspect < UNBOUNDED_ASPECT) parts.push(`up to ${rule.max_aspect}:1`);
+  if (rule.single_image_only) parts.push("one image at a time");
+  return parts.join(", ");
+}
+
+/**
+ * What is wrong with a custom `width` x `height` (as typed) for `model`, in one line, or "" when
+ * it fits the model's rule. The same checks as the server's (service/validation.py), which
+ * checks again: this only saves a round trip.
+ */
+export function customSizeProblem(model, width, height, n) {
+  const rule = model.pixels;
+  if (!rule) return `${model.title} takes only the sizes in the list: pick one.`;
+  const w = Number(width);
+  const h = Number(height);
+  if (!(String(width).trim() && String(height).trim() && Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0)) {
+    return "Enter the custom size's width and height in whole pixels.";
+  }
+  if (rule.single_image_only && n !== undefined && n !== 1) {
+    return `${model.title} takes a custom size only for one image: set Count to 1, or pick a listed size.`;
+  }
+  const problems = [];
+  if (w % rule.multiple || h % rule.multiple) problems.push(`both sides a multiple of ${rule.multiple}`);
+  if (Math.min(w, h) < rule.min_side || Math.max(w, h) > rule.max_side) {
+    problems.push(`each side ${rule.min_side}-${rule.max_side} px`);
+  }
+  const area = w * h;
+  if (area < rule.min_area || area > rule.max_area) {
+    problems.push(`${thousands(rule.min_area)}-${thousands(rule.max_area)} pixels in all`);
+  }
+  if (Math.max(w, h) / Math.max(1, Math.min(w, h)) > rule.max_aspect) {
+    problems.push(`an aspect ratio within ${rule.max_aspect}:1`);
+  }
+  if (!problems.length) return "";
+  return `${model.title} takes custom sizes with ${problems.join(" and ")}; not ${w}x${h}.`;
+}

@@ -165,7 +165,8 @@ async function start() {
     try {
       let answer;
       if (editing) {
-        const body = { ...(await editBody(model)), ...picker.choice(), client_request_id: requestId() };
+        const choice = picker.choice(); // a refused custom size uploads no mask
+        const body = { ...(await editBody(model)), ...choice, client_request_id: requestId() };
         answer = await sendConfirmed(edit, body);
       } else {
         if (references.busy)

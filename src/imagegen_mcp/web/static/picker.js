@@ -1,15 +1,19 @@
 // The model picker and the choices that depend on it: sizes, resolutions, qualities, counts and
 // options are offered only as the chosen model accepts them (from GET /api/models); a select the
 // model has nothing for is hidden. A value kept across a model change only if the new model
-// offers it too.
+// offers it too. A model with free pixel sizes also gets "Custom…" in the Size list: a width
+// and a height checked against its rule as they are typed, sent as "WxH".
 
 import {
+  CUSTOM_SIZE,
   canEdit,
   canGenerate,
   countsOf,
+  customSizeProblem,
   describe,
   optionsOf,
   optionValue,
+  pixelsHint,
   qualitiesOf,
   resolutionsOf,
   sizesOf,
@@ -43,6 +47,14 @@ export class Picker {
     this.count = form.querySelector("#count");
     this.optionsBox = form.querySelector("#options-box");
     this.optionsGrid = form.querySelector("#options");
+    this.custom = form.querySelector("#custom-size");
+    this.width = form.querySelector("#size-width");
+    this.height = form.querySelector("#size-height");
+    this.customHint = form.querySelector("#custom-size-hint");
+    for (const control of [this.size, this.count, this.width, this.height]) {
+      control.addEventListener("input", () => this.renderCustom());
+      control.addEventListener("change", () => this.renderCustom());
+    }
     this.select.addEventListener("change", () => {
       localStorage.setItem(STORED_MODEL, this.select.value);
       this.update();
@@ -77,14 +89,37 @@ export class Picker {
     if (!model) return;
     this.note.textContent = [model.id, describe(model)].join(" · ");
     this.note.title = model.note || "";
-    fill(this.size, sizesOf(model));
+    const sizes = model.pixels ? [...sizesOf(model), CUSTOM_SIZE] : sizesOf(model);
+    fill(this.size, sizes, { label: (v) => (v === CUSTOM_SIZE ? "Custom…" : v) });
     fill(this.resolution, resolutionsOf(model));
     fill(this.quality, qualitiesOf(model));
     fill(this.count, countsOf(model), { withDefault: false });
     const countField = this.count.closest(".field");
     if (countField) countField.hidden = countsOf(model).length < 2;
     this.renderOptions(model);
+    this.renderCustom();
     this.onChange(model);
+  }
+
+  /** The custom size's fields, shown while "Custom…" is chosen, with the rule or the problem. */
+  renderCustom() {
+    const model = this.model;
+    const on = Boolean(model && model.pixels && this.size.value === CUSTOM_SIZE);
+    this.custom.hidden = !on;
+    if (!on) return;
+    const rule = model.pixels;
+    this.width.min = this.height.min = String(rule.min_side);
+    this.width.step = this.height.step = String(rule.multiple);
+    const typed = this.width.value !== "" && this.height.value !== "";
+    const problem = typed ? customSizeProblem(model, this.width.value, this.height.value, this.countValue()) : "";
+    this.customHint.textContent = problem || `${model.title}: ${pixelsHint(rule)}.`;
+    this.customHint.dataset.kind = problem ? "problem" : "";
+    for (const input of [this.width, this.height]) input.setAttribute("aria-invalid", String(Boolean(problem)));
+  }
+
+  countValue() {
+    const counts = countsOf(this.model);
+    return counts.length > 1 && this.count.value ? Number(this.count.value) : counts[0];
   }
 
   renderOptions(model) {
@@ -131,7 +166,11 @@ export class Picker {
   choice() {
     const model = this.model;
     const out = { model: model.id };
-    if (this.size.value) out.size = this.size.value;
+    if (this.size.value === CUSTOM_SIZE) {
+      const problem = customSizeProblem(model, this.width.value, this.height.value, this.countValue());
+      if (problem) throw new Error(problem);
+      out.size = `${Number(this.width.value)}x${Number(this.height.value)}`;
+    } else if (this.size.value) out.size = this.size.value;
     if (this.resolution.value) out.resolution = this.resolution.value;
     if (this.quality.value) out.quality = this.quality.value;
     const counts = countsOf(model);

@@ -131,14 +131,36 @@ async function showImages(entry, view) {
   );
 }
 
-/** The prompt and model a task was made with: from the host's tool input, else list_tasks. */
+//: list_tasks cuts prompts at this many characters: one that long may have been cut.
+const LISTED_PROMPT_CHARS = 200;
+
+/** The task as task://{id} gives it (its whole prompt), when the host forwards resource reads. */
+async function madeWith(taskId) {
+  if (!app.getHostCapabilities()?.serverResources) return null;
+  try {
+    const result = await app.readServerResource({ uri: `task://${taskId}` });
+    const text = result.contents?.[0]?.text;
+    return typeof text === "string" ? JSON.parse(text) : null;
+  } catch {
+    return null; // list_tasks below
+  }
+}
+
+/** The prompt and model a task was made with: from the host's tool input, else the task://
+ *  resource, else list_tasks (whose prompt is complete only when shorter than its cut). */
 async function infoOf(card) {
   const entry = tasks.get(card.taskId);
   if (entry.info.prompt && entry.info.full) return entry.info;
+  const made = await madeWith(card.taskId);
+  if (made && typeof made.prompt === "string") {
+    entry.info = { ...entry.info, prompt: made.prompt, model: made.model, full: true };
+    return entry.info;
+  }
   const result = await call("list_tasks", { limit: 100 });
   const found = (result.structuredContent?.tasks || []).find((t) => t.task_id === card.taskId);
   if (!found) return entry.info;
-  return { ...entry.info, prompt: entry.info.prompt || found.prompt, model: entry.info.model || found.model };
+  const full = found.prompt.length < LISTED_PROMPT_CHARS;
+  return { ...entry.info, prompt: found.prompt, model: entry.info.model || found.model, full };
 }
 
 async function start(tool, args, info) {
@@ -153,8 +175,9 @@ async function start(tool, args, info) {
 
 async function variation(card, image) {
   const info = await infoOf(card);
-  if (!info.prompt) {
-    say(`The prompt of task ${card.taskId} is not known here; ask for a variation in the chat.`);
+  if (!info.prompt || !info.full) {
+    // A cut prompt would make a different picture: better to say so than to pay for it.
+    say(`The full prompt of task ${card.taskId} is not known here; ask for a variation in the chat.`);
     return;
   }
   const args = { prompt: info.prompt, reference_images: [image.uri] };
