@@ -80,6 +80,10 @@ def test_generate_takes_any_catalog_model_with_its_resolution_and_options(tmp_pa
         (("--model", "krea-2-turbo", "--option", "seed"), ["KEY=VALUE"]),
         (("--model", "krea-2-turbo", "--option", "style=x"), ["seed, nsfw_check"]),
         (("--model", "nano-banana"), ["Unknown model", "nano-banana-beta"]),
+        (
+            ("--model", "z-image-turbo", "--ref", "https://example.com/a.png"),
+            ["text-to-image only", "`imagegen-mcp models --capability edit`"],
+        ),
     ],
 )
 def test_a_choice_the_model_does_not_take_is_one_line_before_anything_runs(
@@ -107,6 +111,11 @@ def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
 def test_serve_without_a_key_names_the_sandbox_flag_serve_has(tmp_path: Path) -> None:
     proc = run("serve", env=clean_env(tmp_path))
     assert_one_line_failure(proc, "EVOLINK_API_KEY", "imagegen-mcp serve --sandbox")
+
+
+def test_ui_without_a_key_names_the_sandbox_flag_for_ui_too(tmp_path: Path) -> None:
+    proc = run("ui", "--no-browser", env=clean_env(tmp_path))
+    assert_one_line_failure(proc, "EVOLINK_API_KEY", "or ui, generate, edit ... --sandbox")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from imagegen_mcp.storage.handles import HandleStore
 from tests.conftest import FAST_POLLER, make_settings
 from tests.server.conftest import serve_http
 from tests.support.mcp_wire import HANDSHAKE, MODERN, TASKS_V1, TASKS_V2, WireClient, WireError
+from tests.support.needs import node_with_requester
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -64,9 +64,7 @@ async def until_status(client: WireClient, handle: str, *statuses: str) -> dict[
 async def test_the_official_requester_gets_the_images_of_a_task_in_both_protocol_generations(
     era: str, tmp_path: Path
 ) -> None:
-    node = shutil.which("node")
-    if node is None or not (REQUESTER / "node_modules").is_dir():
-        pytest.skip("run `npm ci --prefix tests/support/tasks_requester` (.ci/run does)")
+    node = node_with_requester(REQUESTER)
     async with Sandbox(SandboxConfig(task_duration=1.0, seed=2)) as sb:
         settings = make_settings(sb, tmp_path / "home")
         async with serve_http(settings, poller=FAST_POLLER) as base:

@@ -119,6 +119,16 @@ def test_rules_refuse_with_one_sentence_naming_what_is_taken(
         assert word in message, message
 
 
+def test_every_value_the_model_does_not_take_is_named_in_one_refusal() -> None:
+    message = refused(model="gpt-4o-image", size="16:9", resolution="2K", quality="high", n=3)
+    assert message == (
+        "gpt-4o-image takes n 1, 2, 4, not 3. "
+        "gpt-4o-image takes size 1:1, 2:3, 3:2, 1024x1024, 1024x1536, 1536x1024, not 16:9. "
+        "gpt-4o-image has no resolution tiers: omit resolution. "
+        "gpt-4o-image has no quality setting: omit quality."
+    )
+
+
 def test_values_are_normalised_and_typed() -> None:
     checked = check_request(
         request(

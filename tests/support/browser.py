@@ -1,6 +1,8 @@
 """A real browser for the web UI's tests: Debian's chromium (``.ci/run`` installs it), driven by
 Playwright's async API through ``executable_path`` (Playwright's own browser download is not
-reachable here), headless, with every console error and page error recorded.
+reachable here), headless, with every console error and page error recorded. Without a chromium
+(``IMAGEGEN_CHROMIUM`` or ``chromium`` on PATH) the browser tests skip, saying how to install
+one; with ``IMAGEGEN_REQUIRE_BROWSER=1`` (``.ci/run``) they fail instead.
 
     async with chromium() as browser:
         page, errors = await open_page(browser, url, width=1280, height=800)
@@ -18,8 +20,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
+
+from tests.support.needs import REQUIRE_BROWSER, missing
 
 #: Where the tests write the README's screenshots when asked to (``IMAGEGEN_SCREENSHOTS=1``).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -41,11 +44,22 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    found = os.environ.get("IMAGEGEN_CHROMIUM") or shutil.which("chromium")
+    """The chromium to drive, or a skip (a failure under ``IMAGEGEN_REQUIRE_BROWSER=1``)."""
+    configured = os.environ.get("IMAGEGEN_CHROMIUM")
+    if configured:
+        if os.path.isfile(configured) and os.access(configured, os.X_OK):
+            return configured
+        missing(
+            f"IMAGEGEN_CHROMIUM={configured} is not an executable file: point it at a chromium "
+            "binary, or unset it to use chromium from PATH.",
+            required_by=REQUIRE_BROWSER,
+        )
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.fail(
-            "No chromium on PATH: install Debian's package (apt-get install chromium), as "
-            ".ci/run does, or set IMAGEGEN_CHROMIUM to a chromium binary."
+        missing(
+            "no chromium for the browser tests: install it (Debian/Ubuntu: apt-get install "
+            "chromium) or set IMAGEGEN_CHROMIUM to a chromium or Chrome binary.",
+            required_by=REQUIRE_BROWSER,
         )
     return found
 

@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PATH_OR_URL",
-        help="reference image (repeatable, up to 5): image-to-image",
+        help="reference image for image-to-image (repeatable, up to the model's refs limit)",
     )
     _job_args(gen)
 
@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000; 0: any free)")
     _sandbox_arg(p)
 
 
@@ -197,12 +197,17 @@ def _serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
     # loads the HTTP stack.
     if transport == "stdio":
         from imagegen_mcp.server.app import build_server
+        from imagegen_mcp.server.startup import hint_at_a_terminal
 
+        hint_at_a_terminal()
         build_server(settings).run("stdio")
         return
     from imagegen_mcp.server.http import run_http
 
-    run_http(settings, host=host, port=port)
+    sock = ui._listen(host, port)  # bound first: a port in use is one line, nothing printed yet
+    base = ui.page_url(host, sock.getsockname()[1], None)
+    print(f"MCP (streamable HTTP): {base}mcp, playground: {base} (Ctrl+C stops)", file=sys.stderr)
+    run_http(settings, host=host, sock=sock)
 
 
 def _run_sandbox(args: argparse.Namespace) -> None:

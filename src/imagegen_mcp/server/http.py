@@ -4,6 +4,7 @@ server's own routes (the upstream callback), behind an optional bearer token."""
 from __future__ import annotations
 
 import secrets
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -151,5 +152,7 @@ def http_app(
     )
 
 
-def run_http(settings: Settings, *, host: str, port: int) -> None:
-    uvicorn.run(http_app(settings, host=host), host=host, port=port, log_level="warning")
+def run_http(settings: Settings, *, host: str, sock: socket.socket) -> None:
+    """Serve on ``sock``, bound by the caller (which has already said where)."""
+    config = uvicorn.Config(http_app(settings, host=host), log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])

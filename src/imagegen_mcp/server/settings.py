@@ -117,7 +117,7 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"No EvoLink API key: set the {API_KEY_VAR} environment variable "
                 "(get a key at https://evolink.ai), or try it offline with the built-in sandbox: "
-                "imagegen-mcp serve --sandbox (or generate/edit ... --sandbox)."
+                "imagegen-mcp serve --sandbox (or ui, generate, edit ... --sandbox)."
             )
         return self.api_key.get_secret_value().strip()
 

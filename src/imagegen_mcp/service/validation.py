@@ -2,12 +2,15 @@
 
 ``check_request`` is called twice: by the tools with the number of input images they are about
 to upload (nothing is uploaded if it refuses), and by the engine on the final request. Each
-refusal is one sentence that names what the model does take.
+problem is one sentence that names what the model does take; the values a request chooses
+(options, n, size, resolution, quality) are all checked before refusing, so one refusal names
+every such problem at once rather than one per attempt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from imagegen_mcp.catalog import catalog, parse_pixels, parse_ratio
@@ -116,7 +119,7 @@ def _check_pixels(spec: ModelSpec, size: str, pixels: tuple[int, int]) -> None:
         raise InputError(f"{spec.id} takes pixel sizes with {' and '.join(problems)}; not {size}.")
 
 
-def _check_choices(spec: ModelSpec, request: TaskRequest) -> None:
+def _check_resolution(spec: ModelSpec, request: TaskRequest) -> None:
     if request.resolution is not None:
         if spec.resolution is None:
             raise InputError(f"{spec.id} has no resolution tiers: omit resolution.")
@@ -125,6 +128,9 @@ def _check_choices(spec: ModelSpec, request: TaskRequest) -> None:
                 f"{spec.id} takes resolution {_listing(spec.resolution.values)}, "
                 f"not {request.resolution}."
             )
+
+
+def _check_quality(spec: ModelSpec, request: TaskRequest) -> None:
     if request.quality is not None:
         if spec.quality is None:
             raise InputError(f"{spec.id} has no quality setting: omit quality.")
@@ -223,7 +229,8 @@ def _check_references(spec: ModelSpec, request: TaskRequest, refs: int, mask: bo
     if refs > 0 and "edit" not in spec.modes:
         raise InputError(
             f"{spec.id} is text-to-image only and takes no input images; list_models "
-            "with capability edit shows the models that do."
+            "with capability edit (`imagegen-mcp models --capability edit`) shows the models "
+            "that do."
         )
     if refs > rule.max:
         raise InputError(f"{spec.id} takes at most {rule.max} input images, not {refs}.")
@@ -267,6 +274,15 @@ def _check_prompt(spec: ModelSpec, prompt: str) -> None:
 UPLOADED_URL_ROOM = 160
 
 
+@contextmanager
+def _noting(problems: list[str]) -> Iterator[None]:
+    """Adds the refusal of the checks inside to ``problems`` instead of raising it at once."""
+    try:
+        yield
+    except InputError as exc:
+        problems.append(str(exc))
+
+
 def check_request(
     request: TaskRequest, *, inputs: Sequence[str] | None = None, mask: bool | None = None
 ) -> TaskRequest:
@@ -283,20 +299,31 @@ def check_request(
     _check_prompt(spec, request.prompt)
     _check_references(spec, request, refs, has_mask)
     size = None if request.size is None else normalize_size(request.size)
-    options, implied = _check_options(spec, request, refs)
-    n = _check_count(spec, request, implied, refs)
+    problems: list[str] = []
+    options, implied = dict(request.options), None
+    with _noting(problems):
+        options, implied = _check_options(spec, request, refs)
+    n = request.n if request.n is not None else spec.n.default
+    with _noting(problems):
+        n = _check_count(spec, request, implied, refs)
     if size is not None:
-        _check_size(spec, size, n)
-        words = request.prompt.split()
-        if (
-            spec.size is not None
-            and spec.size.field == "--ar"
-            and {"--ar", "--aspect"} & set(words)
-        ):
-            raise InputError(
-                "Give the aspect ratio once: as size, or as --ar in the prompt, not both."
-            )
-    _check_choices(spec, request)
+        with _noting(problems):
+            _check_size(spec, size, n)
+            words = request.prompt.split()
+            if (
+                spec.size is not None
+                and spec.size.field == "--ar"
+                and {"--ar", "--aspect"} & set(words)
+            ):
+                raise InputError(
+                    "Give the aspect ratio once: as size, or as --ar in the prompt, not both."
+                )
+    with _noting(problems):
+        _check_resolution(spec, request)
+    with _noting(problems):
+        _check_quality(spec, request)
+    if problems:
+        raise InputError(" ".join(problems))
     checked = request.model_copy(update={"size": size, "n": n, "options": options})
     links = checked.image_urls if inputs is None else [_link_room(value) for value in inputs]
     sent = wire_prompt(spec, checked.model_copy(update={"image_urls": links}))
