@@ -34,7 +34,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\(reference_images, or edit_image's image\)", "(reference images, or an image to edit)"),
         (
-            r"list_models with capability edit shows the models that do\.",
+            r"list_models with capability edit \(`imagegen-mcp models --capability edit`\) "
+            r"shows the models that do\.",
             "pick one that does in the Model list, or remove the references.",
         ),
         (
