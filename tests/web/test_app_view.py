@@ -98,7 +98,7 @@ async def test_an_apps_client_sees_the_view_on_exactly_the_three_task_tools(
     for tool in tools:
         if tool.name in BOUND:
             # No visibility: for the model and the view. The flat key is for older hosts.
-            assert tool.meta == {"ui": {"resourceUri": VIEW_URI}, "ui/resourceUri": VIEW_URI}
+            assert tool.meta == {"ui": {"resourceUri": VIEW_URI}}
         else:
             assert tool.meta is None, tool.name
 

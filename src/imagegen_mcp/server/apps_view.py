@@ -24,8 +24,6 @@ from mcp.server.mcpserver.resources import Resource
 
 #: Where the view lives (``web.app_view`` builds it, on the first read).
 VIEW_URI = "ui://imagegen/view.html"
-#: ``_meta["ui/resourceUri"]``: the binding as the first Apps hosts read it (deprecated).
-LEGACY_URI_KEY = "ui/resourceUri"
 #: The tools whose results the view shows.
 BOUND_TOOLS = frozenset({"generate_image", "edit_image", "get_task"})
 #: No connect, resource, frame or base-uri domain: everything the view needs is inline, and the
@@ -77,9 +75,10 @@ def _stamp(tool: dict[str, Any]) -> dict[str, Any] | None:
     if tool.get("name") not in BOUND_TOOLS:
         return tool
     meta = dict(tool.get("_meta") or {})
+    # Only the nested key the Apps spec names: the flat ``ui/resourceUri`` of its first drafts
+    # (deprecated; ext-apps hosts read the nested one first) would put an Apps client's
+    # tools/list over its 10,240-byte budget.
     meta["ui"] = {**(meta.get("ui") or {}), "resourceUri": VIEW_URI}
-    # The flat key older Apps hosts read (ext-apps' registerAppTool sets both).
-    meta[LEGACY_URI_KEY] = VIEW_URI
     return {**tool, "_meta": meta}
 
 
