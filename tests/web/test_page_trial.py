@@ -154,3 +154,46 @@ async def test_at_600_wide_an_edit_keeps_prompt_apply_edit_and_painter_on_screen
         # Enough of the prompt shows above the button to see and click into it.
         assert textbox["seen"] > 0 and button["top"] - textbox["top"] >= 24, (textbox, button)
         errors.assert_none()
+
+
+async def test_two_results_share_their_cards_row_rather_than_sitting_small_at_its_left(
+    settings: Settings,
+) -> None:
+    async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
+        page, errors = await open_studio(browser, base)
+        await page.get_by_role("combobox", name="Count").select_option("2")
+        await generate(page, "two paper boats")
+        for width in (1280, 1000):
+            await page.set_viewport_size({"width": width, "height": 800})
+            card = page.locator("#gallery article.card").first
+            row = await card.locator(".images").evaluate(
+                """(grid) => {
+                  const boxes = [...grid.children].map((f) => f.getBoundingClientRect());
+                  const inner = grid.getBoundingClientRect();
+                  return { tops: boxes.map((b) => b.top), widths: boxes.map((b) => b.width),
+                           used: boxes.at(-1).right - inner.left, room: inner.width };
+                }"""
+            )
+            assert len(set(row["tops"])) == 1, row  # side by side
+            assert min(row["widths"]) >= 250, row  # not 3-across thumbnails with a blank third
+            assert row["used"] >= row["room"] * 0.85, row
+            # Each result's two buttons on one row.
+            tops = await card.locator(".result-actions button").evaluate_all(
+                "(els) => els.map((el) => Math.round(el.getBoundingClientRect().top))"
+            )
+            assert len(set(tops)) == 1, (width, tops)
+        errors.assert_none()
+
+
+async def test_at_600_wide_the_sticky_top_bar_is_one_row(settings: Settings) -> None:
+    async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
+        page, errors = await open_studio(browser, base)
+        await page.set_viewport_size({"width": 600, "height": 900})
+        tops = await page.locator(".topbar > *").evaluate_all(
+            "(els) => els.map((el) => el.getBoundingClientRect().top)"
+        )
+        bar = await page.locator(".topbar").bounding_box()
+        assert bar is not None and bar["height"] <= 64, bar  # it covers the page as it scrolls
+        assert max(tops) - min(tops) <= 12, tops  # the counts beside the name, not under it
+        await expect(page.get_by_role("status")).to_be_in_viewport()
+        errors.assert_none()
