@@ -114,15 +114,14 @@ async def test_the_edit_banner_puts_editing_beside_cancel_and_the_target_on_one_
         layout = await banner.evaluate(
             """(el) => {
               const box = (s) => el.querySelector(s).getBoundingClientRect();
-              const label = box('strong'), button = box('#cancel-edit'), target = box('#edit-target');
-              const line = parseFloat(getComputedStyle(el.querySelector('#edit-target')).lineHeight);
-              const cut = el.querySelector('#edit-target');
+              const label = box('strong'), button = box('#cancel-edit');
+              const cut = el.querySelector('#edit-target'), target = cut.getBoundingClientRect();
               return {
                 labelMiddle: (label.top + label.bottom) / 2,
                 buttonMiddle: (button.top + button.bottom) / 2,
-                buttonBottom: button.bottom, targetTop: target.top,
-                targetHeight: target.height, line,
-                buttonLines: button.height, cut: cut.scrollWidth > cut.clientWidth,
+                buttonBottom: button.bottom, targetTop: target.top, targetHeight: target.height,
+                line: parseFloat(getComputedStyle(cut).lineHeight),
+                cut: cut.scrollWidth > cut.clientWidth,
               };
             }"""
         )
