@@ -65,6 +65,16 @@ async def test_against_the_sandbox_the_page_says_its_images_are_free_test_shapes
         # Unobtrusive: one slim line under the top bar, not a dialog over the page.
         box = await note.bounding_box()
         assert box is not None and box["height"] <= 40, box
+        # The form it pushes down still ends inside the window, Generate whole, when the form
+        # is taller than the window (it scrolls inside its panel).
+        await page.set_viewport_size({"width": 1280, "height": 600})
+        await page.get_by_role("combobox", name="Model").select_option("gpt-image-2")
+        form = page.locator("#compose")
+        assert await form.evaluate("(el) => el.scrollHeight > el.clientHeight")
+        button = await page.get_by_role("button", name="Generate").bounding_box()
+        panel = await form.bounding_box()
+        assert button is not None and panel is not None
+        assert button["y"] + button["height"] <= 600 and panel["y"] + panel["height"] <= 600, panel
         errors.assert_none()
 
 
