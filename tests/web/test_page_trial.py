@@ -162,6 +162,11 @@ async def test_at_600_wide_an_edit_keeps_prompt_apply_edit_and_painter_on_screen
         assert button["seen"] == 1, f"Apply edit is off screen: {button}"
         # Enough of the prompt shows above the button to see and click into it.
         assert textbox["seen"] > 0 and button["top"] - textbox["top"] >= 24, (textbox, button)
+        # The painter's tools stay on one row (a second one would push the prompt down).
+        tops = await page.locator(".painter-toolbar button").evaluate_all(
+            "(els) => els.map((el) => el.offsetTop)"
+        )
+        assert len(set(tops)) == 1, f"the painter's buttons wrap onto {len(set(tops))} rows"
         errors.assert_none()
 
 
