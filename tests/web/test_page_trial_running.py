@@ -1,5 +1,5 @@
 """A running task's card in a real browser at 1280x800: its stage ("pending upstream (0%)") on
-one line above its progress bar, beside a prompt long enough to wrap."""
+one line above its progress bar, as wide as it, beside a prompt long enough to wrap."""
 
 from __future__ import annotations
 
@@ -33,4 +33,8 @@ async def test_a_running_task_s_stage_is_one_line_beside_a_long_prompt(settings:
             "(el) => el.offsetHeight / parseFloat(getComputedStyle(el).lineHeight)"
         )
         assert lines < 1.5, f"the stage wraps onto {lines:.1f} lines"
+        bar = await page.locator("#gallery article.card progress").first.bounding_box()
+        words = await stage.bounding_box()
+        assert bar is not None and words is not None
+        assert abs(bar["width"] - words["width"]) <= 2, (bar, words)  # the bar spans its stage
         errors.assert_none()
