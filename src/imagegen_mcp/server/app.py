@@ -217,7 +217,10 @@ def build_server(
         return JSONResponse({"ok": found}, status_code=200 if found else 404)
 
     # The playground page and its API (served by the HTTP app only, guarded by web.guard).
-    for route in web_routes(lambda: holder.state, home=settings.home, static_dir=static_dir):
+    routes = web_routes(
+        lambda: holder.state, home=settings.home, upstream=settings.upstream, static_dir=static_dir
+    )
+    for route in routes:
         mcp.custom_route(route.path, methods=route.methods, include_in_schema=False)(route.endpoint)
 
     async def read_image(task_id: str, index: str) -> Resource:

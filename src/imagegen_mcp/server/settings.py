@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -110,6 +110,17 @@ class Settings(BaseSettings):
         if self.allowed_dirs:
             return self.allowed_dirs
         return (Path.home().resolve(), self.images_dir)
+
+    @property
+    def upstream(self) -> Literal["sandbox", "evolink"]:
+        """Who answers the image requests, as the playground tells the person: "sandbox" when the
+        key is the built-in sandbox's (``--sandbox``, or a separate ``imagegen-mcp sandbox``),
+        which only that emulator accepts; else "evolink". Neither the key nor the address."""
+        # Imported here: the sandbox package is loaded only when asked about.
+        from imagegen_mcp.sandbox.config import SANDBOX_API_KEY
+
+        key = self.api_key.get_secret_value().strip() if self.api_key is not None else ""
+        return "sandbox" if key == SANDBOX_API_KEY else "evolink"
 
     def require_api_key(self) -> str:
         """The API key, or a one-line error naming the variable to set."""

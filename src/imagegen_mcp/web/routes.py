@@ -68,12 +68,16 @@ class WebRoute:
 
 
 def web_routes(
-    state: Callable[[], AppState | None], *, home: Path, static_dir: Path | None = None
+    state: Callable[[], AppState | None],
+    *,
+    home: Path,
+    upstream: str,
+    static_dir: Path | None = None,
 ) -> list[WebRoute]:
     """The routes, reading the server's state through ``state`` (None until the lifespan made
-    it); uploads are kept in ``<home>/uploads``; ``static_dir`` replaces the page's folder
-    (tests)."""
-    api = WebApi(state, UploadStore(home / "uploads"), static_dir or STATIC_DIR)
+    it); uploads are kept in ``<home>/uploads``; ``upstream`` ("sandbox" or "evolink") is told
+    to the page with the models; ``static_dir`` replaces the page's folder (tests)."""
+    api = WebApi(state, UploadStore(home / "uploads"), static_dir or STATIC_DIR, upstream)
     return [
         WebRoute("/", ["GET"], api.index),
         WebRoute("/static/{path:path}", ["GET"], api.static),
@@ -113,9 +117,14 @@ def _answers(
 
 class WebApi:
     def __init__(
-        self, state: Callable[[], AppState | None], uploads: UploadStore, static_dir: Path
+        self,
+        state: Callable[[], AppState | None],
+        uploads: UploadStore,
+        static_dir: Path,
+        upstream: str,
     ) -> None:
         self._state = state
+        self._upstream = upstream
         self.uploads = uploads
         self._static = static_dir
         self._receiving: anyio.CapacityLimiter | None = None
@@ -142,7 +151,9 @@ class WebApi:
     async def models(self, request: Request) -> Response:
         listed = model_list().model_dump(mode="json")
         models = with_pixels(listed["models"])  # each free-size rule, for a custom size
-        return JSONResponse({"default": self.state().default_model, "models": models})
+        # "upstream" lets the page say when results are the sandbox's test images.
+        default = self.state().default_model
+        return JSONResponse({"default": default, "upstream": self._upstream, "models": models})
 
     @_answers
     async def upload(self, request: Request) -> Response:

@@ -105,6 +105,7 @@ async function start() {
     const editing = editor.active;
     $("#edit-banner").hidden = !editing;
     $("#edit-target").textContent = editing ? editor.target.name : "";
+    $("#edit-target").title = editing ? editor.target.name : ""; // whole, where it is cut short
     $("#references").hidden = editing;
     submit.textContent = editing ? "Apply edit" : "Generate";
     if (picker && picker.mode !== (editing ? "edit" : "generate"))
@@ -256,6 +257,7 @@ async function start() {
       renderMaskNote();
     },
   });
+  $("#sandbox-note").hidden = catalog.upstream !== "sandbox";
   references.render(); // the limit is known now that a model is chosen
   renderTasks();
   document.body.dataset.ready = "true";

@@ -72,22 +72,32 @@ export class Picker {
     const fits = this.models.filter((model) => (mode === "edit" ? canEdit(model) : canGenerate(model)));
     const wanted = [this.select.value, localStorage.getItem(STORED_MODEL), this.defaultId];
     const chosen = wanted.find((id) => id && fits.some((model) => model.id === id)) || fits[0]?.id;
-    this.select.replaceChildren(
-      ...fits.map((model) =>
-        el("option", {
-          value: model.id,
-          text: model.status === "older" ? `${model.title} (older)` : model.title,
-        }),
-      ),
-    );
+    this.select.replaceChildren(...this.listed(fits));
     if (chosen) this.select.value = chosen;
     this.update();
+  }
+
+  /** The options for `models`: the server's default first, marked so; the models the catalog
+   * calls older last, under their own heading (the default stays on top whatever its age). */
+  listed(models) {
+    const option = (model) =>
+      el("option", {
+        value: model.id,
+        text: model.id === this.defaultId ? `${model.title} (default)` : model.title,
+      });
+    const first = models.filter((model) => model.id === this.defaultId);
+    const rest = models.filter((model) => model.id !== this.defaultId);
+    const older = rest.filter((model) => model.status === "older");
+    const options = [...first, ...rest.filter((model) => model.status !== "older")].map(option);
+    if (older.length) options.push(el("optgroup", { label: "Older models" }, ...older.map(option)));
+    return options;
   }
 
   update() {
     const model = this.model;
     if (!model) return;
-    this.note.textContent = [model.id, describe(model)].join(" · ");
+    const age = model.status === "older" ? "older model" : null;
+    this.note.textContent = [model.id, age, describe(model)].filter(Boolean).join(" · ");
     this.note.title = model.note || "";
     const sizes = model.pixels ? [...sizesOf(model), CUSTOM_SIZE] : sizesOf(model);
     fill(this.size, sizes, { label: (v) => (v === CUSTOM_SIZE ? "Custom…" : v) });
