@@ -218,7 +218,10 @@ def build_server(
 
     # The playground page and its API (served by the HTTP app only, guarded by web.guard).
     routes = web_routes(
-        lambda: holder.state, home=settings.home, upstream=settings.upstream, static_dir=static_dir
+        lambda: holder.state,
+        home=settings.home,
+        upstream=lambda: settings.upstream,
+        static_dir=static_dir,
     )
     for route in routes:
         mcp.custom_route(route.path, methods=route.methods, include_in_schema=False)(route.endpoint)

@@ -71,12 +71,13 @@ def web_routes(
     state: Callable[[], AppState | None],
     *,
     home: Path,
-    upstream: str,
+    upstream: Callable[[], str],
     static_dir: Path | None = None,
 ) -> list[WebRoute]:
     """The routes, reading the server's state through ``state`` (None until the lifespan made
-    it); uploads are kept in ``<home>/uploads``; ``upstream`` ("sandbox" or "evolink") is told
-    to the page with the models; ``static_dir`` replaces the page's folder (tests)."""
+    it); uploads are kept in ``<home>/uploads``; ``upstream()`` ("sandbox" or "evolink") is told
+    to the page with the models (asked on the first request: the answer may load the sandbox's
+    code, which a server's start must not); ``static_dir`` replaces the page's folder (tests)."""
     api = WebApi(state, UploadStore(home / "uploads"), static_dir or STATIC_DIR, upstream)
     return [
         WebRoute("/", ["GET"], api.index),
@@ -121,7 +122,7 @@ class WebApi:
         state: Callable[[], AppState | None],
         uploads: UploadStore,
         static_dir: Path,
-        upstream: str,
+        upstream: Callable[[], str],
     ) -> None:
         self._state = state
         self._upstream = upstream
@@ -153,7 +154,7 @@ class WebApi:
         models = with_pixels(listed["models"])  # each free-size rule, for a custom size
         # "upstream" lets the page say when results are the sandbox's test images.
         default = self.state().default_model
-        return JSONResponse({"default": default, "upstream": self._upstream, "models": models})
+        return JSONResponse({"default": default, "upstream": self._upstream(), "models": models})
 
     @_answers
     async def upload(self, request: Request) -> Response:
