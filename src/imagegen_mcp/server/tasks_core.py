@@ -1,7 +1,8 @@
 """Protocol tasks for ``generate_image`` and ``edit_image``: what both protocol generations share.
 
-A host that negotiated tasks (2025-11-25 ``tasks``, ``server.tasks_legacy``; 2026-07-28
-``io.modelcontextprotocol/tasks``, ``server.tasks_protocol``) may ask for a tool call as a task.
+A host may ask for a tool call as a task: on 2025-11-25 any host (the server declares ``tasks``
+to every client, ``server.tasks_legacy``), on 2026-07-28 one whose request declares the
+``io.modelcontextprotocol/tasks`` extension (``server.tasks_protocol``).
 The tool then runs exactly as otherwise - the same checks, budget and confirmation, in the same
 order - except that it does not wait (``tools.state.AS_PROTOCOL_TASK``); the host gets a task
 handle at once and follows it with ``tasks/get``.
