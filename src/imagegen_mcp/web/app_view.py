@@ -3,8 +3,9 @@
 Guarantees: the document fetches nothing (the vendored ext-apps ``App`` library, our modules under
 ``static/app/``, the page's ``static/painter.js`` and ``static/dom.js`` they share, and the
 styles are all inline; images arrive as ``data:`` URIs through the host); it is built from files
-shipped in the package (no Node.js, no build step at install); and it is built once, on first use, never at import time (the library is
-half a megabyte and the server's cold start does not pay for it).
+shipped in the package (no Node.js, no build step at install); and it is built once, on first
+use, never at import time (the library is half a megabyte and the server's cold start does not
+pay for it).
 """
 
 from __future__ import annotations
