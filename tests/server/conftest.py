@@ -20,10 +20,6 @@ from imagegen_mcp.service.poller import PollerConfig
 from tests.support.mcp_wire import CLIENT_INFO, HANDSHAKE, SSE_ACCEPT
 from tests.support.settings import FAST_POLLER
 
-# The handshake era of the protocol (sessions, GET streams, resumption); the SDK's client speaks
-# the per-request 2026 era by default.
-HANDSHAKE_VERSION = HANDSHAKE
-
 
 def bound_socket(host: str = "127.0.0.1") -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -96,7 +92,9 @@ def initialize_body(request_id: int = 0) -> dict[str, Any]:
         "id": request_id,
         "method": "initialize",
         "params": {
-            "protocolVersion": HANDSHAKE_VERSION,
+            # The handshake era (sessions, GET streams, resumption); the SDK's client speaks
+            # the per-request 2026 era by default.
+            "protocolVersion": HANDSHAKE,
             "capabilities": {},
             "clientInfo": CLIENT_INFO,
         },
