@@ -174,8 +174,11 @@ class TaskProtocol:
                 if snapshot.terminal or snapshot.task is None:
                     return
                 await self._wait(engine, snapshot.task)
-        except Exception:  # the host went away, or the engine closed: the task itself goes on
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, ImagegenError, MCPError):
+            # The host went away, or the engine closed: the task itself goes on.
             log.debug("stopped sending status of task %s", created.handle.id, exc_info=True)
+        except Exception:  # a bug: said in the log; the task itself still goes on
+            log.warning("stopped sending status of task %s", created.handle.id, exc_info=True)
 
     async def handles(self) -> HandleStore:
         async with self._lock:
