@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.abc
@@ -207,7 +207,6 @@ class TaskProtocol:
         from imagegen_mcp.storage.handles import TaskHandle, new_handle_id
 
         task_id, error = outcome_of(result)
-        preview = (arguments or {}).get("preview", "thumbnail")
         ttl = DEFAULT_TTL_MS if ttl_ms is None else min(max(ttl_ms, MIN_TTL_MS), MAX_TTL_MS)
         handle = TaskHandle(
             id=new_handle_id(),
@@ -215,7 +214,7 @@ class TaskProtocol:
             tool=tool,
             creator=creator_of(ctx),
             session=session_of(ctx),
-            preview=preview if preview in get_args(PreviewMode) else "thumbnail",
+            preview=_preview((arguments or {}).get("preview")),
             error=error,
             created_at=datetime.now(UTC).timestamp(),
             ttl_ms=ttl,
@@ -334,7 +333,8 @@ def _moved(seen: Task, now: Task) -> bool:
     return now.updated_at != seen.updated_at
 
 
-def _preview(value: str) -> PreviewMode:
+def _preview(value: object) -> PreviewMode:
+    """A preview mode as the tools take it: anything else (absent, unknown) is a thumbnail."""
     return "full" if value == "full" else "none" if value == "none" else "thumbnail"
 
 
