@@ -15,10 +15,23 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
+from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
 from imagegen_mcp.server.startup import hint_at_a_terminal
 from tests.server.test_cli import assert_one_line_failure, clean_env, run
+
+
+async def first_line(proc: Process) -> str:
+    """What the process writes to stderr up to its first newline (within a minute)."""
+    assert proc.stderr is not None
+    with anyio.fail_after(60):
+        said = ""
+        async for chunk in TextReceiveStream(proc.stderr):
+            said += chunk
+            if "\n" in said:
+                break
+    return said
 
 
 async def test_serve_over_http_prints_the_mcp_address_it_answers_on(tmp_path: Path) -> None:
@@ -27,13 +40,7 @@ async def test_serve_over_http_prints_the_mcp_address_it_answers_on(tmp_path: Pa
         [*command, "--sandbox", "--port", "0"], env=clean_env(tmp_path)
     ) as proc:
         try:
-            assert proc.stderr is not None
-            with anyio.fail_after(60):
-                said = ""
-                async for chunk in TextReceiveStream(proc.stderr):
-                    said += chunk
-                    if "\n" in said:
-                        break
+            said = await first_line(proc)
             found = re.fullmatch(
                 r"MCP \(streamable HTTP\): (http://127\.0\.0\.1:\d+/)mcp, playground: \1 "
                 r"\(Ctrl\+C stops\)\n",
@@ -63,13 +70,7 @@ async def test_serve_over_stdio_from_a_terminal_says_what_it_waits_for(tmp_path:
     try:
         async with await anyio.open_process(command, stdin=stdin, env=clean_env(tmp_path)) as proc:
             try:
-                assert proc.stderr is not None
-                with anyio.fail_after(60):
-                    said = ""
-                    async for chunk in TextReceiveStream(proc.stderr):
-                        said += chunk
-                        if "\n" in said:
-                            break
+                said = await first_line(proc)
                 assert said.startswith("imagegen-mcp: serving MCP on stdin/stdout"), said
                 assert "Host configuration" in said and "imagegen-mcp ui --sandbox" in said
             finally:

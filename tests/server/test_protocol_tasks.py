@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +13,23 @@ import httpx2
 import pytest
 
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
-from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.storage.handles import HandleStore
 from tests.conftest import FAST_POLLER, make_settings
 from tests.server.conftest import serve_http
-from tests.support.mcp_wire import HANDSHAKE, MODERN, TASKS_V1, TASKS_V2, WireClient, WireError
-from tests.support.needs import node_with_requester
+from tests.support.mcp_wire import (
+    HANDSHAKE,
+    MODERN,
+    TASKS_V1,
+    TASKS_V2,
+    WireClient,
+    WireError,
+    opened,
+    until_status,
+)
+from tests.support.requester import run_requester
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-REQUESTER = Path(__file__).parents[1] / "support" / "tasks_requester"
 PAID = {"generate_image", "edit_image"}
 
 
@@ -33,47 +39,14 @@ def sandbox_config() -> SandboxConfig:
     return SandboxConfig(task_duration=30.0, seed=5)
 
 
-@pytest.fixture
-async def mcp_url(settings: Settings) -> AsyncIterator[str]:
-    async with serve_http(settings, poller=FAST_POLLER) as base:
-        yield f"{base}/mcp"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(timeout=30) as client:
-        yield client
-
-
-async def opened(http: httpx2.AsyncClient, url: str, era: str, caps: dict[str, Any]) -> WireClient:
-    client = WireClient(http, url, era, caps)
-    await client.open()
-    return client
-
-
-async def until_status(client: WireClient, handle: str, *statuses: str) -> dict[str, Any]:
-    with anyio.fail_after(20):
-        while True:
-            task = await client.request("tasks/get", {"taskId": handle})
-            if task["status"] in statuses:
-                return task
-            await anyio.sleep(0.05)
-
-
 @pytest.mark.parametrize("era", [HANDSHAKE, MODERN])
 async def test_the_official_requester_gets_the_images_of_a_task_in_both_protocol_generations(
     era: str, tmp_path: Path
 ) -> None:
-    node = node_with_requester(REQUESTER)
     async with Sandbox(SandboxConfig(task_duration=1.0, seed=2)) as sb:
         settings = make_settings(sb, tmp_path / "home")
-        async with serve_http(settings, poller=FAST_POLLER) as base:
-            args = json.dumps({"prompt": "a lighthouse at dusk", "n": 2})
-            command = [node, "requester.mjs", f"{base}/mcp", era, "generate_image", args]
-            with anyio.fail_after(90):
-                done = await anyio.run_process(command, cwd=REQUESTER, check=False)
-        assert done.returncode == 0, done.stderr.decode()[-2000:]
-        line = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        args = {"prompt": "a lighthouse at dusk", "n": 2}
+        line = await run_requester(settings, era, "generate_image", args)
         assert line["kind"] == "task" and len(line["taskId"]) >= 22
         assert line["statuses"][0] == "working" and line["statuses"][-1] == "completed"
         assert line["outcome"] == "completed"

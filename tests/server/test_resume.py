@@ -17,7 +17,8 @@ from mcp.types import JSONRPCNotification
 from imagegen_mcp.sandbox import Sandbox
 from imagegen_mcp.server.events import RETRY_MILLISECONDS, BoundedEventStore
 from tests.conftest import FAST_POLLER, make_settings
-from tests.server.conftest import HANDSHAKE_VERSION, SSE_ACCEPT, initialize, serve_http
+from tests.server.conftest import initialize, serve_http
+from tests.support.mcp_wire import HANDSHAKE, SSE_ACCEPT
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -56,7 +57,7 @@ class Session:
         assert opened.status_code == 200, opened.text
         self.headers = {
             "mcp-session-id": opened.headers["mcp-session-id"],
-            "mcp-protocol-version": HANDSHAKE_VERSION,
+            "mcp-protocol-version": HANDSHAKE,
             **SSE_ACCEPT,
         }
         done = {"jsonrpc": "2.0", "method": "notifications/initialized"}

@@ -5,10 +5,8 @@ the sandbox: what a client that did not negotiate tasks gets, what ``tasks/list`
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +19,19 @@ from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.service.poller import PollerConfig
 from imagegen_mcp.service.schedule import PollPolicy
-from tests.conftest import FAST_POLLER, make_settings
+from tests.conftest import make_settings
 from tests.server.conftest import serve_http
-from tests.server.test_protocol_tasks import REQUESTER, opened, until_status
-from tests.support.mcp_wire import HANDSHAKE, MODERN, TASKS_V1, TASKS_V2, WireClient, WireError
+from tests.support.mcp_wire import (
+    HANDSHAKE,
+    MODERN,
+    TASKS_V1,
+    TASKS_V2,
+    WireClient,
+    WireError,
+    opened,
+    until_status,
+)
+from tests.support.requester import run_requester
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -37,18 +44,6 @@ SLOW_POLLER = PollerConfig(policy=PollPolicy(near_interval=20, min_interval=20, 
 def sandbox_config() -> SandboxConfig:
     # Long enough that a task is still working when the test looks; tests advance the clock.
     return SandboxConfig(task_duration=30.0, seed=7)
-
-
-@pytest.fixture
-async def mcp_url(settings: Settings) -> AsyncIterator[str]:
-    async with serve_http(settings, poller=FAST_POLLER) as base:
-        yield f"{base}/mcp"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(timeout=30) as client:
-        yield client
 
 
 async def create(client: WireClient) -> str:
@@ -206,19 +201,12 @@ async def test_the_official_requester_reads_a_failed_generation_as_each_spec_say
 ) -> None:
     # 2025-11-25: failed, with the error text; 2026-07-28: completed with the isError result
     # (the extension's failed is for JSON-RPC errors). The library validates every shape.
-    node = shutil.which("node")
-    if node is None or not (REQUESTER / "node_modules").is_dir():
-        pytest.skip("run `npm ci --prefix tests/support/tasks_requester` (.ci/run does)")
     async with Sandbox(SandboxConfig(task_duration=1.0, seed=3)) as sb:
         sb.config.faults.fail_tasks = 1
         settings = make_settings(sb, tmp_path / "home")
-        async with serve_http(settings, poller=FAST_POLLER) as base:
-            args = json.dumps({"prompt": "a lighthouse at dusk"})
-            command = [node, "requester.mjs", f"{base}/mcp", era, "generate_image", args]
-            with anyio.fail_after(90):
-                done = await anyio.run_process(command, cwd=REQUESTER, check=False)
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    line = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        line = await run_requester(
+            settings, era, "generate_image", {"prompt": "a lighthouse at dusk"}
+        )
     assert line["kind"] == "task" and line["statuses"][0] == "working"
     if era == HANDSHAKE:
         assert line["outcome"] == "failed" and "sandbox fault" in line["error"]

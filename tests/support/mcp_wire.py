@@ -7,6 +7,7 @@ import itertools
 import json
 from typing import Any
 
+import anyio
 import httpx2
 
 HANDSHAKE = "2025-11-25"
@@ -107,3 +108,20 @@ class WireClient:
             }
         body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
         return await _answer(await self.http.post(self.url, json=body, headers=headers), request_id)
+
+
+async def opened(http: httpx2.AsyncClient, url: str, era: str, caps: dict[str, Any]) -> WireClient:
+    """A ``WireClient`` that has opened its session (or discovered the server)."""
+    client = WireClient(http, url, era, caps)
+    await client.open()
+    return client
+
+
+async def until_status(client: WireClient, handle: str, *statuses: str) -> dict[str, Any]:
+    """``tasks/get`` for ``handle`` once its status is one of ``statuses``."""
+    with anyio.fail_after(20):
+        while True:
+            task = await client.request("tasks/get", {"taskId": handle})
+            if task["status"] in statuses:
+                return task
+            await anyio.sleep(0.05)

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
-import uvicorn
 from PIL import Image
 
-from imagegen_mcp.server.http import http_app
 from imagegen_mcp.server.settings import Settings
-from tests.server.conftest import base_url, bound_socket
+from tests.server.conftest import serve_http
 from tests.support.settings import FAST_POLLER, WAIT
 
 INDEX = "<!doctype html><title>Playground</title><script type=module src=/static/app.js></script>"
@@ -35,25 +33,11 @@ def page_folder(root: Path) -> Path:
     return static
 
 
-@asynccontextmanager
-async def serve_web(
+def serve_web(
     settings: Settings, static: Path, *, app_host: str | None = None
-) -> AsyncIterator[str]:
-    """The app on a loopback socket; ``app_host`` is the bind address it is told it has."""
-    sock = bound_socket()
-    app = http_app(
-        settings, host=app_host or sock.getsockname()[0], poller=FAST_POLLER, static_dir=static
-    )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        with anyio.fail_after(10):
-            while not server.started:
-                await anyio.sleep(0.01)
-        try:
-            yield base_url(sock)
-        finally:
-            server.should_exit = True
+) -> AbstractAsyncContextManager[str]:
+    """``serve_http`` with the fast poller and the test's own page folder."""
+    return serve_http(settings, app_host=app_host, poller=FAST_POLLER, static_dir=static)
 
 
 @asynccontextmanager

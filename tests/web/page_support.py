@@ -6,22 +6,19 @@ from __future__ import annotations
 import base64
 import io
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
-import uvicorn
 from PIL import Image
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
-from imagegen_mcp.server.http import http_app
-from imagegen_mcp.server.settings import Settings
-from tests.server.conftest import base_url
 from tests.support.browser import PageErrors, open_page
-from tests.support.settings import FAST_POLLER, WAIT
+from tests.support.settings import WAIT
+
+#: Playwright counts its timeouts in milliseconds.
+TIMEOUT = WAIT * 1000
 
 # Records every text the status region and the task cards' stage lines show, as they change:
 # a poll from the test could miss a state that lasted a few milliseconds.
@@ -76,6 +73,24 @@ async def open_studio(browser: Browser, base: str) -> tuple[Page, PageErrors]:
     page, errors = await open_page(browser, f"{base}/", width=1280, height=800)
     await page.wait_for_selector("body[data-ready=true]", timeout=WAIT * 1000)
     return page, errors
+
+
+async def generate(
+    page: Page, prompt: str, *, size: str | None = None, count: int | None = None
+) -> None:
+    """Generate from the form (with ``size`` and ``count`` when given) and wait until the new
+    card, which leads the gallery, has completed with its images."""
+    await page.get_by_role("textbox", name="Prompt").fill(prompt)
+    if size is not None:
+        await page.get_by_role("combobox", name="Size").select_option(size)
+    if count is not None:
+        await page.get_by_role("combobox", name="Count").select_option(str(count))
+    await page.get_by_role("button", name="Generate").click()
+    card = page.locator("#gallery article.card").first
+    await expect(card).to_have_attribute("data-status", "completed", timeout=TIMEOUT)
+    await expect(card).to_contain_text(prompt)
+    if count is not None:
+        await expect(card.locator("figure.result img")).to_have_count(count)
 
 
 async def drop_file(
@@ -160,25 +175,3 @@ def reusable_socket(port: int = 0) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     return sock
-
-
-@asynccontextmanager
-async def serve_briefly(settings: Settings, sock: socket.socket) -> AsyncIterator[str]:
-    """The real app on ``sock``, like ``serve_http``, but stopping within a second even while the
-    page holds long polls open (uvicorn otherwise waits for them to be answered), and closing
-    the socket so the next server can take the port."""
-    app = http_app(settings, host="127.0.0.1", poller=FAST_POLLER)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            with anyio.fail_after(10):
-                while not server.started:
-                    await anyio.sleep(0.01)
-            try:
-                yield base_url(sock)
-            finally:
-                server.should_exit = True
-    finally:
-        sock.close()

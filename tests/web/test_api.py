@@ -20,7 +20,6 @@ from tests.web.api_support import (
     mask_png,
     one_line_error,
     page_client,
-    page_folder,
     png,
     serve_web,
     upload,
@@ -34,11 +33,6 @@ async def chunked_upload(data: bytes) -> AsyncIterator[bytes]:
     for start in range(0, len(data), 256 * 1024):
         yield data[start : start + 256 * 1024]
     yield b"\r\n--XyZ--\r\n"
-
-
-@pytest.fixture
-def static(tmp_path: Path) -> Path:
-    return page_folder(tmp_path / "page")
 
 
 async def test_generate_with_an_uploaded_reference_sends_it_upstream_and_serves_the_images(

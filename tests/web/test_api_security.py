@@ -18,7 +18,6 @@ from tests.web.api_support import (
     finished,
     one_line_error,
     page_client,
-    page_folder,
     png,
     serve_web,
     upload,
@@ -27,11 +26,6 @@ from tests.web.api_support import (
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 ROUTES = ["/", "/static/app.js", "/api/models", "/api/tasks", "/api/uploads/" + "0" * 64]
-
-
-@pytest.fixture
-def static(tmp_path: Path) -> Path:
-    return page_folder(tmp_path / "page")
 
 
 async def raw_status(base: str, path: str) -> int:

@@ -143,6 +143,15 @@ async def test_long_polls_past_the_bound_answer_at_once(tmp_path: Path) -> None:
                 tg.cancel_scope.cancel()
 
 
+def upload_head(base: str) -> str:
+    """The head of an upload that announces 100,000 bytes of multipart body."""
+    host = base.removeprefix("http://")
+    return (
+        f"POST /api/uploads HTTP/1.1\r\nHost: {host}\r\nOrigin: {base}\r\n"
+        "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 100000\r\n\r\n"
+    )
+
+
 async def test_a_stalled_upload_gives_its_slot_back(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -151,10 +160,7 @@ async def test_a_stalled_upload_gives_its_slot_back(
     static = page_folder(tmp_path / "page")
     async with serve_web(settings, static) as base, page_client(base) as http:
         host, port = base.removeprefix("http://").rsplit(":", 1)
-        head = (
-            f"POST /api/uploads HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {base}\r\n"
-            "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 100000\r\n\r\n"
-        )
+        head = upload_head(base)
         stalled = []
         for _ in range(routes.UPLOADS_AT_ONCE):  # every slot taken by a body that stops
             stream = await anyio.connect_tcp(host, int(port))
@@ -178,10 +184,7 @@ async def test_uploads_cut_off_mid_body_are_not_logged_as_internal_errors(
     static = page_folder(tmp_path / "page")
     async with serve_web(settings, static) as base, page_client(base) as http:
         host, port = base.removeprefix("http://").rsplit(":", 1)
-        head = (
-            f"POST /api/uploads HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {base}\r\n"
-            "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 100000\r\n\r\n"
-        )
+        head = upload_head(base)
         for _ in range(routes.UPLOADS_AT_ONCE):  # every slot, each left by its client
             stream = await anyio.connect_tcp(host, int(port))
             await stream.send(head.encode() + b"--XyZ\r\n")

@@ -21,7 +21,7 @@ from imagegen_mcp.server.settings import Settings
 from tests.server.conftest import serve_http
 from tests.support.browser import chromium
 from tests.support.settings import make_settings
-from tests.web.api_support import finished, page_client, page_folder, png, serve_web
+from tests.web.api_support import finished, page_client, png, serve_web
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -34,11 +34,6 @@ form.append("file", new Blob([bytes], { type: "image/png" }), "x.png");
 window.done = fetch("%(target)s/api/uploads", { method: "POST", body: form, mode: "no-cors" })
   .then(() => "sent", () => "failed");
 </script>"""
-
-
-@pytest.fixture
-def static(tmp_path: Path) -> Path:
-    return page_folder(tmp_path / "page")
 
 
 @contextmanager

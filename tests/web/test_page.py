@@ -15,8 +15,9 @@ from imagegen_mcp.sandbox import SandboxConfig
 from imagegen_mcp.server.settings import Settings
 from tests.server.conftest import serve_http
 from tests.support.browser import chromium, screenshot_path
-from tests.support.settings import FAST_POLLER, WAIT
+from tests.support.settings import FAST_POLLER
 from tests.web.page_support import (
+    TIMEOUT,
     assert_no_errors_but_lost_connections,
     assert_no_errors_but_refusals,
     drop_file,
@@ -25,13 +26,10 @@ from tests.web.page_support import (
     record,
     reusable_socket,
     seen,
-    serve_briefly,
     still_box,
     task_views,
     wait_for_files,
 )
-
-TIMEOUT = WAIT * 1000
 
 
 @pytest.fixture
@@ -248,7 +246,7 @@ async def test_an_open_page_follows_its_task_across_a_server_restart(settings: S
     async with chromium() as browser:
         first = reusable_socket()
         port = first.getsockname()[1]
-        async with serve_briefly(settings, first) as base:
+        async with serve_http(settings, first, poller=FAST_POLLER, stop_within=1) as base:
             page, errors = await open_studio(browser, base)
             await page.get_by_role("textbox", name="Prompt").fill("across a restart")
             await page.get_by_role("button", name="Generate").click()
@@ -258,7 +256,7 @@ async def test_an_open_page_follows_its_task_across_a_server_restart(settings: S
             "The server cannot be reached: check that imagegen-mcp is still running, then retry.",
             timeout=TIMEOUT,
         )
-        async with serve_briefly(settings, reusable_socket(port)):
+        async with serve_http(settings, reusable_socket(port), poller=FAST_POLLER, stop_within=1):
             await expect(page.get_by_role("status")).to_have_text(
                 "0 running · 1 completed", timeout=TIMEOUT
             )

@@ -14,30 +14,20 @@ from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.settings import Settings
 from tests.server.conftest import serve_http
 from tests.support.browser import chromium
-from tests.support.settings import FAST_POLLER, WAIT, make_settings
+from tests.support.settings import FAST_POLLER, make_settings
 from tests.web.page_support import (
+    TIMEOUT,
     assert_no_errors_but_refusals,
+    generate,
     open_studio,
     still_box,
     task_views,
 )
 
-TIMEOUT = WAIT * 1000
-
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
     return SandboxConfig(task_duration=0.3, seed=1)
-
-
-async def generate(page: Page, prompt: str, *, count: str = "1") -> None:
-    await page.get_by_role("textbox", name="Prompt").fill(prompt)
-    await page.get_by_role("combobox", name="Size").select_option("1024x1024")
-    await page.get_by_role("combobox", name="Count").select_option(count)
-    await page.get_by_role("button", name="Generate").click()
-    card = page.locator("#gallery article.card").first
-    await expect(card).to_have_attribute("data-status", "completed", timeout=TIMEOUT)
-    await expect(card.locator("figure.result img")).to_have_count(int(count))
 
 
 async def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
@@ -53,7 +43,7 @@ async def test_a_mask_painted_on_a_result_changes_only_the_painted_pixels_on_dis
 ) -> None:
     async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
         page, errors = await open_studio(browser, base)
-        await generate(page, "a quiet harbour")
+        await generate(page, "a quiet harbour", size="1024x1024", count=1)
         (original,) = await task_views(base)
 
         await page.locator("figure.result").first.get_by_role("button", name="Edit this").click()
@@ -136,7 +126,7 @@ async def test_edit_mode_names_its_button_apply_edit_and_leaving_it_restores_gen
 ) -> None:
     async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
         page, errors = await open_studio(browser, base)
-        await generate(page, "a red door")
+        await generate(page, "a red door", size="1024x1024", count=1)
         generate_button = page.get_by_role("button", name="Generate", exact=True)
         apply_button = page.get_by_role("button", name="Apply edit", exact=True)
 

@@ -18,17 +18,17 @@ from imagegen_mcp.sandbox import SandboxConfig
 from imagegen_mcp.server.settings import Settings
 from tests.server.conftest import serve_http
 from tests.support.browser import chromium
-from tests.support.settings import FAST_POLLER, WAIT
+from tests.support.settings import FAST_POLLER
 from tests.web.page_support import (
+    TIMEOUT,
     drop_file,
+    generate,
     open_studio,
     paste_file,
     png_bytes,
     still_box,
     task_views,
 )
-
-TIMEOUT = WAIT * 1000
 
 
 @pytest.fixture
@@ -48,21 +48,13 @@ def posts_to(page: Page, path: str) -> list[dict[str, Any]]:
     return bodies
 
 
-async def generate_one(page: Page, prompt: str) -> None:
-    await page.get_by_role("textbox", name="Prompt").fill(prompt)
-    await page.get_by_role("button", name="Generate").click()
-    card = page.locator("#gallery article.card").first
-    await expect(card).to_have_attribute("data-status", "completed", timeout=TIMEOUT)
-    await expect(card).to_contain_text(prompt)
-
-
 async def test_a_result_opens_full_size_downloads_and_goes_back_as_a_reference(
     settings: Settings,
 ) -> None:
     async with chromium() as browser, serve_http(settings, poller=FAST_POLLER) as base:
         page, errors = await open_studio(browser, base)
         sent = posts_to(page, "/api/generate")
-        await generate_one(page, "a red kite over the dunes")
+        await generate(page, "a red kite over the dunes")
         (first,) = await task_views(base)
 
         result = page.locator("figure.result").first
@@ -83,7 +75,7 @@ async def test_a_result_opens_full_size_downloads_and_goes_back_as_a_reference(
         await result.get_by_role("button", name="Use as reference").click()
         await expect(page.locator("#ref-list li.thumb")).to_have_count(1)
         await expect(page.locator("#refs-limit")).to_have_text("1 / 5")
-        await generate_one(page, "the same kite at night")
+        await generate(page, "the same kite at night")
         assert sent[-1]["reference_images"] == [f"image://{first['task_id']}/0"]
         assert "reference_images" not in sent[0]
         errors.assert_none()
@@ -101,7 +93,7 @@ async def test_a_model_option_chosen_on_the_page_reaches_the_saved_image(
             ["Default (png)", "png", "jpeg", "webp"]
         )
         await output_format.select_option("webp")
-        await generate_one(page, "a glass teapot")
+        await generate(page, "a glass teapot")
         (task,) = await task_views(base)
         assert task["model"] == "gpt-image-2"
         assert task["images"][0]["mime_type"] == "image/webp"

@@ -13,10 +13,8 @@ from imagegen_mcp.sandbox import SandboxConfig
 from imagegen_mcp.server.settings import Settings
 from tests.server.conftest import serve_http
 from tests.support.browser import chromium
-from tests.support.settings import FAST_POLLER, WAIT
-from tests.web.page_support import open_studio
-
-TIMEOUT = WAIT * 1000
+from tests.support.settings import FAST_POLLER
+from tests.web.page_support import TIMEOUT, open_studio
 
 
 def hex_to_rgb(color: str) -> str:

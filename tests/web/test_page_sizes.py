@@ -13,10 +13,8 @@ from playwright.async_api import Browser, Page, Request, Route, expect
 from imagegen_mcp.server.settings import Settings
 from tests.server.conftest import serve_http
 from tests.support.browser import PageErrors, chromium
-from tests.support.settings import FAST_POLLER, WAIT
-from tests.web.page_support import assert_no_errors_but_refusals, open_studio
-
-TIMEOUT = WAIT * 1000
+from tests.support.settings import FAST_POLLER
+from tests.web.page_support import TIMEOUT, assert_no_errors_but_refusals, open_studio
 
 
 def generate_bodies(page: Page) -> list[dict[str, Any]]:

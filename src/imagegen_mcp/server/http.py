@@ -1,5 +1,7 @@
 """The streamable-HTTP app: MCP at ``/mcp`` (SSE responses, so progress works) with the
-server's own routes (the upstream callback), behind an optional bearer token."""
+server's own routes (the upstream callback, the playground's page and API), behind an optional
+bearer token; the playground's routes behind ``web.guard``, which takes the token as a cookie
+too."""
 
 from __future__ import annotations
 

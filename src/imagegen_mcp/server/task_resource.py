@@ -57,7 +57,7 @@ def add_task_resource(mcp: MCPServer[Any], state_of: Callable[[], AppState | Non
     async def read_task(task_id: str) -> str:
         state = state_of()
         if state is None:
-            raise ResourceError("The server is not ready yet.")
+            raise ResourceError("The server is not ready yet: read the resource again in a moment.")
         try:
             task = await (await state.engine()).get(task_id[:64])
         except TaskNotFound as exc:

@@ -1,7 +1,8 @@
 """Protocol tasks for ``generate_image`` and ``edit_image``: what both protocol generations share.
 
-A host that negotiated tasks (2025-11-25 ``tasks``, ``server.tasks_legacy``; 2026-07-28
-``io.modelcontextprotocol/tasks``, ``server.tasks_protocol``) may ask for a tool call as a task.
+A host may ask for a tool call as a task: on 2025-11-25 any host (the server declares ``tasks``
+to every client, ``server.tasks_legacy``), on 2026-07-28 one whose request declares the
+``io.modelcontextprotocol/tasks`` extension (``server.tasks_protocol``).
 The tool then runs exactly as otherwise - the same checks, budget and confirmation, in the same
 order - except that it does not wait (``tools.state.AS_PROTOCOL_TASK``); the host gets a task
 handle at once and follows it with ``tasks/get``.
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.abc
@@ -173,8 +174,11 @@ class TaskProtocol:
                 if snapshot.terminal or snapshot.task is None:
                     return
                 await self._wait(engine, snapshot.task)
-        except Exception:  # the host went away, or the engine closed: the task itself goes on
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, ImagegenError, MCPError):
+            # The host went away, or the engine closed: the task itself goes on.
             log.debug("stopped sending status of task %s", created.handle.id, exc_info=True)
+        except Exception:  # a bug: said in the log; the task itself still goes on
+            log.warning("stopped sending status of task %s", created.handle.id, exc_info=True)
 
     async def handles(self) -> HandleStore:
         async with self._lock:
@@ -203,7 +207,6 @@ class TaskProtocol:
         from imagegen_mcp.storage.handles import TaskHandle, new_handle_id
 
         task_id, error = outcome_of(result)
-        preview = (arguments or {}).get("preview", "thumbnail")
         ttl = DEFAULT_TTL_MS if ttl_ms is None else min(max(ttl_ms, MIN_TTL_MS), MAX_TTL_MS)
         handle = TaskHandle(
             id=new_handle_id(),
@@ -211,7 +214,7 @@ class TaskProtocol:
             tool=tool,
             creator=creator_of(ctx),
             session=session_of(ctx),
-            preview=preview if preview in get_args(PreviewMode) else "thumbnail",
+            preview=_preview((arguments or {}).get("preview")),
             error=error,
             created_at=datetime.now(UTC).timestamp(),
             ttl_ms=ttl,
@@ -330,7 +333,8 @@ def _moved(seen: Task, now: Task) -> bool:
     return now.updated_at != seen.updated_at
 
 
-def _preview(value: str) -> PreviewMode:
+def _preview(value: object) -> PreviewMode:
+    """A preview mode as the tools take it: anything else (absent, unknown) is a thumbnail."""
     return "full" if value == "full" else "none" if value == "none" else "thumbnail"
 
 

@@ -54,7 +54,7 @@ def v2_task(snapshot: Snapshot) -> dict[str, Any]:
 def _declares_extension(ctx: ServerRequestContext[Any, Any]) -> bool:
     capabilities = ctx.session.client_capabilities
     extensions = capabilities.extensions if capabilities is not None else None
-    return bool(extensions) and TASKS_EXTENSION in (extensions or {})
+    return TASKS_EXTENSION in (extensions or {})
 
 
 def _modern(ctx: ServerRequestContext[Any, Any]) -> bool:

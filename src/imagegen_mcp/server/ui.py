@@ -195,7 +195,13 @@ def _listen(host: str, port: int) -> socket.socket:
     ip = literal_address(host)
     family = socket.AF_INET6 if ip is not None and ip.version == 6 else socket.AF_INET
     if ip is None:  # a name: the first address it has
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        try:
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot listen on {host}: the name does not resolve ({exc.strerror or exc}); "
+                "pass --host an address such as 127.0.0.1."
+            ) from None
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

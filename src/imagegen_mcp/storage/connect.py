@@ -1,15 +1,27 @@
 """Opening the state database: private to its owner, in WAL mode, migrated, and a clear
-error that says what to do when it cannot be opened."""
+error that says what to do when it cannot be opened; and ``SqliteStore``, the base of the stores
+that each keep a connection to it.
+
+A store's SQL runs on a worker thread, one call at a time (a limiter of one), so a slow disk
+never blocks the event loop and a method's check-then-write steps are atomic; an SQLite failure
+reaches the caller as ``StorageError``."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Self, TypeVar
+
+import anyio
+import anyio.to_thread
 
 from imagegen_mcp.errors import StorageError
 from imagegen_mcp.storage.migrations import migrate
+
+T = TypeVar("T")
 
 
 def private_dir(directory: Path) -> None:
@@ -82,3 +94,27 @@ def _unwritable(path: Path, exc: Exception) -> StorageError:
         f"Cannot open the state database at {path}: {reason}. Set IMAGEGEN_HOME to a "
         "writable directory."
     )
+
+
+class SqliteStore:
+    """A store with its own connection. Use ``await Store.open(path)`` and ``aclose()``."""
+
+    def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], float]) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._limiter = anyio.CapacityLimiter(1)
+
+    @classmethod
+    async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Self:
+        """Open (creating and migrating) the database at ``path``; ``StorageError`` says what to
+        do when it cannot be opened."""
+        return cls(await anyio.to_thread.run_sync(connect, path), clock=clock)
+
+    async def aclose(self) -> None:
+        await self._run(self._conn.close)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        try:
+            return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
+        except sqlite3.Error as exc:
+            raise StorageError(f"The state database failed: {exc}") from exc

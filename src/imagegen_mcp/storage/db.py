@@ -1,23 +1,16 @@
 """The durable task store: SQLite in WAL mode, migrated on open, one writer at a time.
 
 Every public method is async and runs its SQL on a worker thread, serialized by a limiter of
-one, so a slow disk never blocks the event loop and check-then-write steps (budget, idempotency
-key) are atomic.
+one (``SqliteStore``), so a slow disk never blocks the event loop and check-then-write steps
+(budget, idempotency key) are atomic.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import anyio
-import anyio.to_thread
-
-from imagegen_mcp.errors import StorageError
 from imagegen_mcp.models import (
     OPEN_STATUSES,
     SavedImage,
@@ -26,7 +19,7 @@ from imagegen_mcp.models import (
     TaskStatus,
     sources_of,
 )
-from imagegen_mcp.storage.connect import connect
+from imagegen_mcp.storage.connect import SqliteStore
 from imagegen_mcp.storage.durations import duration_ratios, learn_duration
 from imagegen_mcp.storage.intents import (
     BUDGET_WINDOW,
@@ -40,29 +33,8 @@ from imagegen_mcp.storage.rows import find_task, task_from_row
 T = TypeVar("T")
 
 
-class TaskStore:
+class TaskStore(SqliteStore):
     """Tasks and their saved images. Use ``await TaskStore.open(path)`` and ``aclose()``."""
-
-    def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], float]) -> None:
-        self._conn = conn
-        self._clock = clock
-        self._limiter = anyio.CapacityLimiter(1)
-
-    @classmethod
-    async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> TaskStore:
-        """Open (creating and migrating) the database at ``path``; ``StorageError`` says what to
-        do when it cannot be opened."""
-        conn = await anyio.to_thread.run_sync(connect, path)
-        return cls(conn, clock=clock)
-
-    async def aclose(self) -> None:
-        await self._run(self._conn.close)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        try:
-            return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
-        except sqlite3.Error as exc:
-            raise StorageError(f"The state database failed: {exc}") from exc
 
     def _tx(self, fn: Callable[[], T]) -> T:
         self._conn.execute("BEGIN IMMEDIATE")

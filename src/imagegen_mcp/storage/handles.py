@@ -17,19 +17,9 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
 
-import anyio
-import anyio.to_thread
-
-from imagegen_mcp.errors import StorageError
-from imagegen_mcp.storage.connect import connect
-
-T = TypeVar("T")
+from imagegen_mcp.storage.connect import SqliteStore
 
 
 @dataclass(frozen=True)
@@ -74,26 +64,8 @@ def _handle(row: sqlite3.Row) -> TaskHandle:
     )
 
 
-class HandleStore:
+class HandleStore(SqliteStore):
     """Handles in the state database. Use ``await HandleStore.open(path)`` and ``aclose()``."""
-
-    def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], float]) -> None:
-        self._conn = conn
-        self._clock = clock
-        self._limiter = anyio.CapacityLimiter(1)
-
-    @classmethod
-    async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> HandleStore:
-        return cls(await anyio.to_thread.run_sync(connect, path), clock=clock)
-
-    async def aclose(self) -> None:
-        await self._run(self._conn.close)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        try:
-            return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
-        except sqlite3.Error as exc:
-            raise StorageError(f"The state database failed: {exc}") from exc
 
     async def add(self, handle: TaskHandle) -> TaskHandle:
         def _add() -> None:

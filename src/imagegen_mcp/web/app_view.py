@@ -1,16 +1,18 @@
 """The MCP App view: one self-contained HTML document for ``ui://imagegen/view.html``.
 
 Guarantees: the document fetches nothing (the vendored ext-apps ``App`` library, our modules under
-``static/app/``, the shared ``static/painter.js`` and the styles are all inline; images arrive as
-``data:`` URIs through the host); it is built from files shipped in the package (no Node.js, no
-build step at install); and it is built once, on first use, never at import time (the library is
-half a megabyte and the server's cold start does not pay for it).
+``static/app/``, the page's ``static/painter.js`` and ``static/dom.js`` they share, and the
+styles are all inline; images arrive as ``data:`` URIs through the host); it is built from files
+shipped in the package (no Node.js, no build step at install); and it is built once, on first
+use, never at import time (the library is half a megabyte and the server's cold start does not
+pay for it).
 """
 
 from __future__ import annotations
 
 import functools
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from imagegen_mcp.web.inline import inline_modules, library_scope, script_safe
 
@@ -20,25 +22,25 @@ VENDOR_FILE = "ext-apps-app-with-deps-2.0.4.js"
 LIBRARY = "ext-apps"
 LIBRARY_NAMES = ("App", "applyDocumentTheme", "applyHostStyleVariables", "applyHostFonts")
 #: Our entry module, relative to ``static/``; the inliner follows its imports from there (the
-#: playground's ``painter.js`` among them).
+#: playground's ``painter.js`` and ``dom.js`` among them).
 ENTRY = "app/app.js"
 TEMPLATE = "app/view.html"
 STYLES = "app/app.css"
 
 
+def _static_file(path: str) -> Traversable:
+    return resources.files("imagegen_mcp.web").joinpath("static", *path.split("/"))
+
+
 def _static(path: str) -> str:
-    return (
-        resources.files("imagegen_mcp.web")
-        .joinpath("static", *path.split("/"))
-        .read_text(encoding="utf-8")
-    )
+    return _static_file(path).read_text(encoding="utf-8")
 
 
 def _module(path: str) -> str | None:
     """A ``.js`` file under ``static/``, read when the inliner asks for it; None if absent."""
     if not path.endswith(".js") or ".." in path.split("/"):
         return None
-    file = resources.files("imagegen_mcp.web").joinpath("static", *path.split("/"))
+    file = _static_file(path)
     return file.read_text(encoding="utf-8") if file.is_file() else None
 
 

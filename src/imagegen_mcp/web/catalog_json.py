@@ -15,8 +15,9 @@ def pixels_json(model_id: str) -> dict[str, Any] | None:
     """The free-size rule of ``model_id`` (the catalog's ``PixelRule``), or None when the model
     takes only named sizes (ratios, tiers or a fixed list)."""
     spec = catalog().get(model_id)
-    rule = spec.size.pixels if spec is not None and spec.size is not None else None
-    if spec is None or spec.size is None or rule is None or rule.only:
+    size = spec.size if spec is not None else None
+    rule = size.pixels if size is not None else None
+    if size is None or rule is None or rule.only:
         return None
     return {
         "multiple": rule.multiple,
@@ -25,7 +26,7 @@ def pixels_json(model_id: str) -> dict[str, Any] | None:
         "min_area": rule.min_area,
         "max_area": rule.max_area,
         "max_aspect": rule.max_aspect,
-        "single_image_only": spec.size.single_image_only,
+        "single_image_only": size.single_image_only,
     }
 
 

@@ -79,7 +79,7 @@ async def generate(state: AppState, uploads: UploadStore, body: GenerateBody) ->
     refs = body.reference_images
     request = generate_request(state.default_model, body.prompt, body.choice(), refs)
     async with uploads.reading(refs):  # not pruned while they are read
-        paths = [uploads.resolve_ref(ref, "reference image") for ref in refs]
+        paths = [await uploads.resolve_ref(ref, "reference image") for ref in refs]
         await _before_paying(state, request, body)
         inputs = (await state.inputs()).with_folders((uploads.folder.resolve(),))
         urls = [await inputs.as_url(path, model=request.model) for path in paths]
@@ -96,8 +96,8 @@ async def edit(state: AppState, uploads: UploadStore, body: EditBody) -> Task:
     )
     refs = (body.image, body.mask)
     async with uploads.reading(refs):  # not pruned while they are read
-        image = uploads.resolve_ref(body.image, "image to edit")
-        mask = None if body.mask is None else uploads.resolve_ref(body.mask, "mask")
+        image = await uploads.resolve_ref(body.image, "image to edit")
+        mask = None if body.mask is None else await uploads.resolve_ref(body.mask, "mask")
         await _before_paying(state, request, body)
         inputs = (await state.inputs()).with_folders((uploads.folder.resolve(),))
         # The page paints white (opaque) where the image should change: the server's default.

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp.tools.catalog_view import model_list
 from imagegen_mcp.web import jobs, longpoll
 from imagegen_mcp.web.catalog_json import with_pixels
-from imagegen_mcp.web.errors import WebError, error_response, response_for
+from imagegen_mcp.web.errors import WebError, response_for
 from imagegen_mcp.web.multipart import UploadedFile, read_file_field
 from imagegen_mcp.web.static_files import HEADERS, STATIC_DIR, static_response
 from imagegen_mcp.web.uploads import MAX_UPLOAD_BYTES, UploadStore
@@ -140,11 +141,11 @@ class WebApi:
 
     @_answers
     async def index(self, request: Request) -> Response:
-        return static_response(self._static, "index.html")
+        return await static_response(self._static, "index.html")
 
     @_answers
     async def static(self, request: Request) -> Response:
-        return static_response(self._static, request.path_params["path"])
+        return await static_response(self._static, request.path_params["path"])
 
     # --- models and uploads --------------------------------------------------------------------
 
@@ -185,7 +186,9 @@ class WebApi:
 
     @_answers
     async def uploaded(self, request: Request) -> Response:
-        path = self.uploads.path_of(request.path_params["upload_id"])
+        path = await anyio.to_thread.run_sync(
+            self.uploads.path_of, request.path_params["upload_id"]
+        )
         if path is None:
             raise WebError(404, "No such upload here: upload the file again.")
         return Response(
@@ -278,7 +281,7 @@ async def _json(request: Request) -> Any:
     try:
         return json.loads(body)
     except ValueError:
-        raise WebError(400, "The request body is not valid JSON.") from None
+        raise WebError(400, "The request body is not valid JSON: send the page's JSON.") from None
     except RecursionError:  # arrays nested thousands deep: no request of ours looks like that
         raise WebError(
             400, "The request body is nested too deeply: send the page's JSON."
@@ -298,4 +301,4 @@ def _number(request: Request, name: str, default: float, *, low: float, high: fl
     return value
 
 
-__all__ = ["WebApi", "WebRoute", "error_response", "web_routes"]
+__all__ = ["WebApi", "WebRoute", "web_routes"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio.to_thread
 from starlette.responses import FileResponse, Response
 
 from imagegen_mcp.web.errors import WebError
@@ -81,8 +82,9 @@ def static_path(root: Path, relative: str) -> Path | None:
     return path
 
 
-def static_response(root: Path, relative: str) -> Response:
-    path = static_path(root, relative)
+async def static_response(root: Path, relative: str) -> Response:
+    # Resolving the path stats the disk: off the event loop, like FileResponse's own reads.
+    path = await anyio.to_thread.run_sync(static_path, root, relative)
     if path is None:
         raise WebError(404, f"No file /static/{relative[:80]} here: reload the page.")
     media_type = TYPES.get(path.suffix.lower(), "application/octet-stream")

@@ -7,9 +7,9 @@ output folder, written to a temporary name and renamed, so a reader never sees h
 The same bytes uploaded twice are one file. An ``upload:<sha256>`` reference names it; the
 requests read it from there through ``ImageInputs`` (confined to the folder like any local file).
 
-The folder is bounded (``web.upload_bounds``): each new upload prunes the uploads unused for a
-week, then the least recently used down to 1 GB, but never one a request is reading now
-(``reading``) or one an open task of this process was made from (``made``).
+Each new upload prunes the folder to its bounds (``web.upload_bounds`` says which), but never
+an upload a request is reading now (``reading``) or one an open task of this process was made
+from (``made``). Every file access runs on a worker thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -132,12 +132,15 @@ class UploadStore:
         shas = Counter(sha for sha in (_sha_of(ref) for ref in refs) if sha)
         async with self._guard():
             self._reading += shas
-            for sha in shas:
-                _touch(self.path_of(sha))
         try:
+            await anyio.to_thread.run_sync(self._touch_all, list(shas))
             yield
         finally:
             self._reading -= shas
+
+    def _touch_all(self, shas: Iterable[str]) -> None:
+        for sha in shas:
+            _touch(self.path_of(sha))
 
     def made(self, task: Task, refs: Iterable[str | None]) -> None:
         """``task`` was made from ``refs``: their uploads are kept while it is open."""
@@ -176,13 +179,14 @@ class UploadStore:
     def mime_type(self, path: Path) -> str:
         return _MIME[path.suffix.lstrip(".")]
 
-    def resolve_ref(self, ref: str, what: str) -> str:
+    async def resolve_ref(self, ref: str, what: str) -> str:
         """A reference the page sent as ``ImageInputs`` reads it: ``upload:<sha256>`` as the
         stored file's path, ``image://<task_id>/<index>`` as it is. Anything else is refused:
         the page names no other files."""
         ref = ref.strip()
         if ref.startswith(UPLOAD_PREFIX):
-            path = self.path_of(ref.removeprefix(UPLOAD_PREFIX))
+            sha = ref.removeprefix(UPLOAD_PREFIX)
+            path = await anyio.to_thread.run_sync(self.path_of, sha)
             if path is None:
                 raise WebError(
                     400, f"The {what} {ref[:80]!r} is not an upload here: upload the file again."

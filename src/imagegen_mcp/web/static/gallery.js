@@ -2,27 +2,8 @@
 // once saved. Cards are updated in place (keyed by task id), so images already shown are not
 // reloaded and focus stays where the person left it.
 
+import { el, shortPrompt } from "./dom.js";
 import { isOpen } from "./tasks.js";
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
-export { el };
-
-export function shortPrompt(prompt, max = 80) {
-  const text = (prompt || "").replace(/\s+/g, " ").trim();
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 /** "processing · 40%" and the bar's value, from the task view (the server's words if it has). */
 export function progressOf(task) {

@@ -1,7 +1,8 @@
 // The history: the last 20 tasks from the task store (so it survives a reload and a server
 // restart), one line each, and the "N running · M completed" counts in the status region.
 
-import { el, progressOf, shortPrompt } from "./gallery.js";
+import { el, shortPrompt } from "./dom.js";
+import { progressOf } from "./gallery.js";
 import { isOpen } from "./tasks.js";
 
 export function countsText(counts) {

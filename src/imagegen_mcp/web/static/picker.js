@@ -18,7 +18,7 @@ import {
   resolutionsOf,
   sizesOf,
 } from "./catalog.js";
-import { el } from "./gallery.js";
+import { el } from "./dom.js";
 
 const STORED_MODEL = "imagegen.model";
 

@@ -2,6 +2,7 @@
 // edit", which hands {prompt, mask} to the caller (mask: a PNG data: URI at the image's natural
 // size, white = change, black = keep; null when nothing is painted: the whole image may change).
 
+import { el } from "../dom.js";
 import { createPainter, painterToolbar } from "../painter.js";
 
 function blobToDataUri(blob) {
@@ -21,35 +22,22 @@ function blobToDataUri(blob) {
  */
 export async function openEditor(section, { src, label, prompt = "", onSubmit }) {
   closeEditor(section);
-  const heading = document.createElement("h2");
-  heading.textContent = `Edit ${label}`;
-  const hint = document.createElement("p");
-  hint.className = "hint";
-  hint.textContent = "Paint the area to change (nothing painted: the whole image may change).";
-  const canvas = document.createElement("div");
-  canvas.className = "canvas";
-  const img = document.createElement("img");
-  img.alt = label;
-  img.src = src;
-  canvas.append(img);
-  const promptLabel = document.createElement("label");
-  promptLabel.className = "prompt";
-  promptLabel.textContent = "Prompt";
-  const text = document.createElement("textarea");
-  text.value = prompt;
-  text.placeholder = "What to change";
-  promptLabel.append(text);
-  const apply = document.createElement("button");
-  apply.type = "button";
-  apply.className = "primary";
-  apply.textContent = "Apply edit";
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.textContent = "Cancel";
-  const actions = document.createElement("div");
-  actions.className = "actions";
-  actions.append(apply, cancel);
-  section.replaceChildren(heading, hint, canvas, promptLabel, actions);
+  const img = el("img", { alt: label, src });
+  const canvas = el("div", { class: "canvas" }, img);
+  const text = el("textarea", { placeholder: "What to change" });
+  text.value = prompt; // a textarea's value is its content, not an attribute
+  const apply = el("button", { type: "button", class: "primary", text: "Apply edit" });
+  const cancel = el("button", { type: "button", text: "Cancel" });
+  section.replaceChildren(
+    el("h2", { text: `Edit ${label}` }),
+    el("p", {
+      class: "hint",
+      text: "Paint the area to change (nothing painted: the whole image may change).",
+    }),
+    canvas,
+    el("label", { class: "prompt", text: "Prompt" }, text),
+    el("div", { class: "actions" }, apply, cancel),
+  );
   section.hidden = false;
 
   await img.decode();

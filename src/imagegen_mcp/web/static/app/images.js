@@ -42,8 +42,9 @@ export function imageLoader(app) {
 
   return async function load(view) {
     if (!canRead()) return viaTool(view);
+    // Each image on its own: one that fails is said in its place, the others still show.
     const loaded = await Promise.all(
-      view.images.map((image) => read(image).then((src) => src, (error) => error)),
+      view.images.map((image) => read(image).catch((error) => error)),
     );
     return new Map(view.images.map((image, i) => [image.index, loaded[i]]));
   };

@@ -2,18 +2,9 @@
 // size with "Variation" and "Edit" under each. Renders only what the task view (the tools'
 // structured content: task_id, status, progress, images, next_step, error) says.
 
-export const TERMINAL = new Set(["completed", "failed", "unknown", "expired"]);
+import { el } from "../dom.js";
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("aria-") || key === "role") node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
+export const TERMINAL = new Set(["completed", "failed", "unknown", "expired"]);
 
 function statusText(view) {
   if (view.status === "completed") {
@@ -46,8 +37,8 @@ export class TaskCard {
       el(
         "header",
         {},
-        el("h2", { textContent: title.length > 120 ? `${title.slice(0, 119)}…` : title }),
-        el("span", { class: "origin", textContent: info.origin || "" }),
+        el("h2", { text: title.length > 120 ? `${title.slice(0, 119)}…` : title }),
+        el("span", { class: "origin", text: info.origin || "" }),
       ),
       this.status,
       this.progress,
@@ -81,9 +72,9 @@ export class TaskCard {
   figure(image) {
     if (this.figures.has(image.index)) return this.figures.get(image.index);
     const label = `Image ${image.index + 1} of task ${this.taskId}`;
-    const slot = el("div", { class: "slot", textContent: "Loading image…" });
-    const variation = el("button", { type: "button", textContent: "Variation", disabled: true });
-    const edit = el("button", { type: "button", textContent: "Edit", disabled: true });
+    const slot = el("div", { class: "slot", text: "Loading image…" });
+    const variation = el("button", { type: "button", text: "Variation", disabled: true });
+    const edit = el("button", { type: "button", text: "Edit", disabled: true });
     const figure = el(
       "figure",
       { "aria-label": label },
@@ -91,7 +82,7 @@ export class TaskCard {
       el(
         "figcaption",
         {},
-        el("span", { class: "size", textContent: `${image.width}×${image.height}` }),
+        el("span", { class: "size", text: `${image.width}×${image.height}` }),
         variation,
         edit,
       ),
