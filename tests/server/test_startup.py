@@ -40,6 +40,8 @@ def test_what_serve_loads_before_answering_holds_none_of_the_engine_stack() -> N
 #: Loaded on first use only, never to build the server: the sandbox (asked about by the
 #: playground's first request), Pillow, and the MCP App's half-megabyte view.
 FIRST_USE_ONLY = (*ENGINE_STACK, "imagegen_mcp.sandbox", "PIL", "imagegen_mcp.web.app_view")
+#: What only the HTTP app serves: a stdio server never loads the playground's code.
+PAGE = ("imagegen_mcp.web.routes", "imagegen_mcp.web.jobs", "imagegen_mcp.web.uploads")
 
 
 def test_building_the_server_loads_nothing_that_waits_for_first_use(tmp_path: Path) -> None:
@@ -48,7 +50,7 @@ def test_building_the_server_loads_nothing_that_waits_for_first_use(tmp_path: Pa
         "from imagegen_mcp.server.app import build_server\n"
         "from imagegen_mcp.server.settings import load_settings\n"
         f"build_server(load_settings(home={str(tmp_path)!r}, api_key='k'))\n"
-        f"print(' '.join(m for m in {FIRST_USE_ONLY!r} if m in sys.modules))\n"
+        f"print(' '.join(m for m in {(*FIRST_USE_ONLY, *PAGE)!r} if m in sys.modules))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True

@@ -45,7 +45,6 @@ from imagegen_mcp.tools.arguments import strict_tool
 from imagegen_mcp.tools.previews import PreviewPolicy
 from imagegen_mcp.tools.state import AppState
 from imagegen_mcp.tools.views import image_uri
-from imagegen_mcp.web.routes import web_routes
 
 if TYPE_CHECKING:
     from imagegen_mcp.service.poller import PollerConfig
@@ -106,12 +105,14 @@ def build_server(
     *,
     poller: PollerConfig | None = None,
     trust_roots: bool = True,
+    page: bool = False,
     static_dir: Path | None = None,
 ) -> MCPServer[AppState]:
     """The MCP server; ``poller`` overrides the polling policy (tests use short intervals).
     ``trust_roots``: clients run on this machine (stdio, a loopback bind), so the folders their
     MCP roots name are folders here and may be read and written like the allowed ones.
-    ``static_dir`` replaces the playground page's folder (tests)."""
+    ``page``: serve the playground page and its API too (the HTTP app's routes);
+    ``static_dir`` replaces the page's folder (tests)."""
     holder = StateHolder()
     # Protocol tasks for hosts that negotiate them (both eras); closed with the lifespan.
     tasks = TasksExtension(TaskProtocol(settings.db_path))
@@ -216,15 +217,21 @@ def build_server(
         found = await engine.handle_callback(request.path_params["token"])
         return JSONResponse({"ok": found}, status_code=200 if found else 404)
 
-    # The playground page and its API (served by the HTTP app only, guarded by web.guard).
-    routes = web_routes(
-        lambda: holder.state,
-        home=settings.home,
-        upstream=lambda: settings.upstream,
-        static_dir=static_dir,
-    )
-    for route in routes:
-        mcp.custom_route(route.path, methods=route.methods, include_in_schema=False)(route.endpoint)
+    if page:
+        # The playground page and its API, for the HTTP app (guarded by web.guard); a stdio
+        # server never loads their code.
+        from imagegen_mcp.web.routes import web_routes
+
+        routes = web_routes(
+            lambda: holder.state,
+            home=settings.home,
+            upstream=lambda: settings.upstream,
+            static_dir=static_dir,
+        )
+        for route in routes:
+            mcp.custom_route(route.path, methods=route.methods, include_in_schema=False)(
+                route.endpoint
+            )
 
     async def read_image(task_id: str, index: str) -> Resource:
         state = holder.state

@@ -132,7 +132,7 @@ def http_app(
     # Roots name folders on the client's machine: only a loopback bind's clients share ours.
     security = host_security(settings, host)
     server = build_server(
-        settings, poller=poller, trust_roots=is_loopback(host), static_dir=static_dir
+        settings, poller=poller, trust_roots=is_loopback(host), page=True, static_dir=static_dir
     )
     app = server.streamable_http_app(
         json_response=False,

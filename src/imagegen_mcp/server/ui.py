@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-import webbrowser
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -184,6 +183,8 @@ def _serve(
         file=sys.stderr,
         flush=True,
     )
+    import webbrowser  # only here: every start of the CLI reads this module
+
     if open_browser and not webbrowser.open(url):
         print("No browser could be opened: open the address above.", file=sys.stderr)
     # No access log: the link's query carries the token.
