@@ -14,9 +14,10 @@ import anyio
 import httpx2
 import pytest
 
-from imagegen_mcp.errors import CREATE_NOT_SENT
+from imagegen_mcp.errors import CREATE_NOT_SENT, StorageError
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.settings import Settings
+from imagegen_mcp.server.tasks_core import TaskProtocol
 from imagegen_mcp.service.poller import PollerConfig
 from imagegen_mcp.service.schedule import PollPolicy
 from tests.conftest import make_settings
@@ -274,3 +275,63 @@ async def test_a_waiting_tasks_result_does_not_hold_the_server_up_at_shutdown(
                 tg.start_soon(wait_for_result, client, await create(client))
                 await anyio.sleep(0.5)  # let it block first
     assert len(ended) == 1
+
+
+async def test_a_client_older_than_2025_11_25_gets_no_tasks_at_all(
+    http: httpx2.AsyncClient, mcp_url: str
+) -> None:
+    # Tasks came with 2025-11-25: an older client's answers are exactly what they always were.
+    older = WireClient(http, mcp_url, "2025-06-18", {})
+    assert "tasks" not in (await older.open())["capabilities"]
+    listed = await older.request("tools/list", {})
+    assert not any("execution" in tool for tool in listed["tools"])
+    quick = {"name": "generate_image", "arguments": {"prompt": "a fox", "wait_seconds": 0}}
+    made = await older.request("tools/call", {**quick, "task": {}})
+    assert "task" not in made and made["structuredContent"]["task_id"].startswith("ig-")
+
+
+async def test_a_2026_call_for_a_task_already_ended_is_answered_with_its_result(
+    http: httpx2.AsyncClient, mcp_url: str, sandbox: Sandbox
+) -> None:
+    # A repeated client_request_id of a task that has ended: the answer is the result itself
+    # (isError here), never a task reading "failed" that tasks/get would then call "completed".
+    client = await opened(http, mcp_url, MODERN, TASKS_V2)
+    call = {
+        "name": "generate_image",
+        "arguments": {
+            "prompt": "a fox [fail:generation_failed_no_content]",
+            "client_request_id": "fox-once",
+        },
+    }
+    first = await client.request("tools/call", call)
+    assert first["resultType"] == "task"
+    sandbox.advance(60)
+    ended = await until_status(client, first["taskId"], "completed")
+    assert ended["result"]["isError"] is True
+    again = await client.request("tools/call", call)
+    assert again["resultType"] == "complete" and again["isError"] is True
+    assert again["structuredContent"]["task_id"] == ended["result"]["structuredContent"]["task_id"]
+
+
+@pytest.mark.parametrize("era", [HANDSHAKE, MODERN])
+async def test_a_handle_that_cannot_be_recorded_leaves_the_paid_task_named_in_the_answer(
+    era: str,
+    http: httpx2.AsyncClient,
+    mcp_url: str,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The create is paid before the handle is written: if writing it fails, the host gets the
+    # tool's own answer naming the task (get_task follows it), not an error inviting a retry.
+    async def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise StorageError("The state database is read-only.")
+
+    monkeypatch.setattr(TaskProtocol, "open_task", broken)
+    client = await opened(http, mcp_url, era, TASKS_V1 if era == HANDSHAKE else TASKS_V2)
+    quick = {"name": "generate_image", "arguments": {"prompt": "a fox", "wait_seconds": 0}}
+    answer = await client.request(
+        "tools/call", {**quick, "task": {}} if era == HANDSHAKE else quick
+    )
+    assert "task" not in answer and answer.get("resultType", "complete") == "complete"
+    assert answer["structuredContent"]["task_id"].startswith("ig-")
+    assert not answer.get("isError") and sandbox.counters.create_requests == 1

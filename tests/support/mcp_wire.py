@@ -77,7 +77,7 @@ class WireClient:
             "id": 0,
             "method": "initialize",
             "params": {
-                "protocolVersion": HANDSHAKE,
+                "protocolVersion": self.era,  # HANDSHAKE, or an older handshake version
                 "capabilities": self.capabilities,
                 "clientInfo": CLIENT_INFO,
             },
@@ -85,7 +85,7 @@ class WireClient:
         opened = await self.http.post(self.url, json=body, headers=self.headers)
         result = await _answer(opened, 0)
         self.headers["mcp-session-id"] = opened.headers["mcp-session-id"]
-        self.headers["mcp-protocol-version"] = HANDSHAKE
+        self.headers["mcp-protocol-version"] = self.era
         done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
         assert (await self.http.post(self.url, json=done, headers=self.headers)).status_code == 202
         return result

@@ -24,6 +24,7 @@ with no way to stop following a task its user gave up on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, Literal, cast
@@ -32,7 +33,6 @@ from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import PaginatedRequestParams, RequestParams
 from mcp_types import INVALID_PARAMS, METHOD_NOT_FOUND
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from imagegen_mcp.server.tasks_core import Snapshot, TaskProtocol
@@ -59,6 +59,13 @@ def v1_task(snapshot: Snapshot) -> dict[str, Any]:
     return fields
 
 
+log = logging.getLogger(__name__)
+
+#: The one protocol version whose tasks this middleware serves (2026-07-28 has the extension;
+#: versions before 2025-11-25 have no tasks).
+TASKS_VERSION = "2025-11-25"
+
+
 class _StatusNotification(BaseModel):
     method: Literal["notifications/tasks/status"] = "notifications/tasks/status"
     params: dict[str, Any]
@@ -79,14 +86,18 @@ class LegacyTasks:
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
-        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or ctx.request_id is None:
+        if ctx.request_id is None:
             return await call_next(ctx)
         if ctx.method == "initialize":
+            # Tasks exist from 2025-11-25 on: an older client gets exactly the old answers.
             answer = await call_next(ctx)
-            ours = answer.get("capabilities") if isinstance(answer, dict) else None
-            if isinstance(ours, dict):
-                ours["tasks"] = SERVER_TASKS
+            if isinstance(answer, dict) and answer.get("protocolVersion") == TASKS_VERSION:
+                ours = answer.get("capabilities")
+                if isinstance(ours, dict):
+                    ours["tasks"] = SERVER_TASKS
             return answer
+        if ctx.protocol_version != TASKS_VERSION:
+            return await call_next(ctx)
         if ctx.method == "tools/list":
             answer = await call_next(ctx)
             if isinstance(answer, dict):
@@ -120,13 +131,19 @@ class LegacyTasks:
             return answer
         ttl = params["task"].get("ttl")
         arguments = params.get("arguments")
-        snapshot = await self.core.open_task(
-            ctx,
-            str(tool),
-            arguments if isinstance(arguments, Mapping) else None,
-            answer,
-            ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
-        )
+        try:
+            snapshot = await self.core.open_task(
+                ctx,
+                str(tool),
+                arguments if isinstance(arguments, Mapping) else None,
+                answer,
+                ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
+            )
+        except Exception:
+            # Paid already: the tool's own answer names the task (get_task follows it); an
+            # error here would read as a failed call, and a retry would pay again.
+            log.exception("recording a protocol task failed; answering with the tool's result")
+            return answer
         self.core.watch(ctx, snapshot, partial(_notify_status, ctx))
         return {"task": v1_task(snapshot)}
 

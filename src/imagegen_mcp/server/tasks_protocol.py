@@ -19,6 +19,7 @@ real end, still charged and saved, and its status message says so from the cance
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from mcp.types import CallToolRequestParams, PaginatedRequestParams
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
+from imagegen_mcp.models import TERMINAL_STATUSES
 from imagegen_mcp.server.tasks_core import Snapshot, TaskProtocol
 from imagegen_mcp.server.tasks_legacy import LegacyTasks, TaskIdParams
 from imagegen_mcp.tools.state import AS_PROTOCOL_TASK
@@ -41,6 +43,9 @@ MISSING_CAPABILITY = -32021
 
 class UpdateParams(TaskIdParams):
     input_responses: dict[str, Any] | None = None
+
+
+log = logging.getLogger(__name__)
 
 
 def v2_task(snapshot: Snapshot) -> dict[str, Any]:
@@ -108,7 +113,19 @@ class TasksExtension(Extension):
         structured = wire.get("structuredContent")
         if wire.get("resultType") == "input_required" or not isinstance(structured, dict):
             return answer  # a question before paying, or a refusal: no task exists yet
-        snapshot = await self.core.open_task(ctx, params.name, params.arguments, wire, None)
+        if structured.get("status") in TERMINAL_STATUSES:
+            # Already over (a repeated client_request_id, a create answered ``unknown``): the
+            # server decides per request, and a task that could only read ``completed`` with
+            # this very result is answered as the result itself, never as a ``failed`` task
+            # that a later tasks/get would call ``completed``.
+            return answer
+        try:
+            snapshot = await self.core.open_task(ctx, params.name, params.arguments, wire, None)
+        except Exception:
+            # Paid already: the tool's own answer names the task (get_task follows it); an
+            # error here would read as a failed call, and a retry would pay again.
+            log.exception("recording a protocol task failed; answering with the tool's result")
+            return answer
         return {"resultType": "task", **v2_task(snapshot)}
 
     async def _get(

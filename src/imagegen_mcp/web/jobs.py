@@ -6,7 +6,9 @@ daily budget (``engine.check_budget``; not for a repeated ``client_request_id``,
 store returns without paying), the confirmation question (``tools.cost``: answered by the page
 resending with ``confirmed``), and only then the inputs read (uploads, confined to their
 folder, and saved results), checked and uploaded, and the task submitted. A refusal at any step
-uploads and creates nothing.
+uploads and creates nothing. The page sends a ``client_request_id`` with every request (so a
+resend pays once), which skips the early budget check as it does for the tools: a request over
+the budget then uploads its references before the store refuses the create (nothing is paid).
 """
 
 from __future__ import annotations
