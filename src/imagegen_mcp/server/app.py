@@ -32,8 +32,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imagegen_mcp import __version__
-from imagegen_mcp.errors import ImagegenError, ImageNotFound, TaskNotFound
+from imagegen_mcp.errors import ImagegenError
 from imagegen_mcp.server.apps_view import app_view_options
+from imagegen_mcp.server.resource_access import engine_of, resource_errors
 from imagegen_mcp.server.settings import Settings
 from imagegen_mcp.server.task_resource import add_task_resource
 from imagegen_mcp.server.tasks_core import TaskProtocol
@@ -233,22 +234,17 @@ def build_server(
                 route.endpoint
             )
 
+    def state_of() -> AppState | None:
+        return holder.state
+
     async def read_image(task_id: str, index: str) -> Resource:
-        state = holder.state
-        if state is None:
-            raise ResourceError("The server is not ready yet.")
         if not (index.isdigit() and len(index) <= 6):  # never echo a huge index back whole
             raise ResourceNotFoundError(
                 f"No resource image://{task_id[:64]}/{index[:12]}: use "
                 "image://<task_id>/<index> with index 0, 1, ... (image://recent lists them)."
             )
-        try:
-            image, data = await (await state.engine()).saved_image(task_id, int(index))
-        except (TaskNotFound, ImageNotFound) as exc:
-            # The protocol's "resource not found" (-32602), saying what exists.
-            raise ResourceNotFoundError(str(exc)) from None
-        except ImagegenError as exc:
-            raise ResourceError(str(exc)) from None
+        async with resource_errors():
+            image, data = await (await engine_of(state_of)).saved_image(task_id, int(index))
         return BinaryResource(
             uri=image_uri(task_id, image.index), name="image", data=data, mime_type=image.mime_type
         )
@@ -261,7 +257,7 @@ def build_server(
     )
     # No MIME type on the template: it differs from image to image (each read says its own).
     add_typed_template(mcp, images.model_copy(update={"mime_type": None}))
-    add_task_resource(mcp, lambda: holder.state)  # task://{task_id}: the whole prompt
+    add_task_resource(mcp, state_of)  # task://{task_id}: the whole prompt
 
     @mcp.resource(
         "image://recent",
@@ -270,15 +266,11 @@ def build_server(
         mime_type="application/json",
     )
     async def recent_images() -> str:
-        state = holder.state
-        if state is None:
-            raise ResourceError("The server is not ready yet.")
         items: list[dict[str, Any]] = []
-        try:
-            engine = await state.engine()
-        except ImagegenError as exc:
-            raise ResourceError(str(exc)) from None
-        for task in await engine.recent(limit=50, status="completed"):
+        async with resource_errors():
+            engine = await engine_of(state_of)
+            recent = await engine.recent(limit=50, status="completed")
+        for task in recent:
             for img in task.images:
                 items.append(
                     {

@@ -13,9 +13,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-
-from imagegen_mcp.errors import ImagegenError, TaskNotFound
+from imagegen_mcp.server.resource_access import engine_of, resource_errors
 from imagegen_mcp.tools.views import image_uri
 
 if TYPE_CHECKING:
@@ -55,13 +53,6 @@ def add_task_resource(mcp: MCPServer[Any], state_of: Callable[[], AppState | Non
         mime_type="application/json",
     )
     async def read_task(task_id: str) -> str:
-        state = state_of()
-        if state is None:
-            raise ResourceError("The server is not ready yet: read the resource again in a moment.")
-        try:
-            task = await (await state.engine()).get(task_id[:64])
-        except TaskNotFound as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-        except ImagegenError as exc:
-            raise ResourceError(str(exc)) from None
+        async with resource_errors():
+            task = await (await engine_of(state_of)).get(task_id[:64])
         return json.dumps(task_record(task))
