@@ -11,6 +11,7 @@ The estimate is the engine's, the one the daily budget reserves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, cast
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
@@ -69,15 +70,10 @@ async def approve_generate(
     options: dict[str, OptionValue] | None,
     reference_images: list[str],
 ) -> Elicit[Proceed] | Proceed:
-    state = cast("Paying", ctx.request_context.lifespan_context)
-    if state.confirm_above is None:
-        return NOT_ASKED
     wanted = Choice(model, size, resolution, quality, n, options)
-    try:
-        request = generate_request(state.default_model, prompt, wanted, reference_images)
-    except ImagegenError:
-        return NOT_ASKED  # the tool body refuses it, as without a question
-    return await ask_before_paying(ctx, await _engine(state), state.confirm_above, request)
+    return await _approve(
+        ctx, lambda default: generate_request(default, prompt, wanted, reference_images)
+    )
 
 
 async def approve_edit(
@@ -93,12 +89,19 @@ async def approve_edit(
     mask: str | None,
     mask_region: list[MaskRegion] | None,
 ) -> Elicit[Proceed] | Proceed:
+    wanted = Choice(model, size, resolution, quality, n, options)
+    return await _approve(
+        ctx, lambda default: edit_request(default, prompt, wanted, image, mask, mask_region)
+    )
+
+
+async def _approve(ctx: Context, build: Callable[[str], TaskRequest]) -> Elicit[Proceed] | Proceed:
+    """Ask about the request ``build`` makes from the default model, if there is a threshold."""
     state = cast("Paying", ctx.request_context.lifespan_context)
     if state.confirm_above is None:
         return NOT_ASKED
-    wanted = Choice(model, size, resolution, quality, n, options)
     try:
-        request = edit_request(state.default_model, prompt, wanted, image, mask, mask_region)
+        request = build(state.default_model)
     except ImagegenError:
         return NOT_ASKED  # the tool body refuses it, as without a question
     return await ask_before_paying(ctx, await _engine(state), state.confirm_above, request)
