@@ -17,9 +17,9 @@ import pytest
 from imagegen_mcp.errors import CREATE_NOT_SENT, StorageError
 from imagegen_mcp.sandbox import Sandbox, SandboxConfig
 from imagegen_mcp.server.settings import Settings
-from imagegen_mcp.server.tasks_core import TaskProtocol
 from imagegen_mcp.service.poller import PollerConfig
 from imagegen_mcp.service.schedule import PollPolicy
+from imagegen_mcp.storage.handles import HandleStore
 from tests.conftest import make_settings
 from tests.server.conftest import serve_http
 from tests.support.mcp_wire import (
@@ -326,7 +326,7 @@ async def test_a_handle_that_cannot_be_recorded_leaves_the_paid_task_named_in_th
     async def broken(*_args: Any, **_kwargs: Any) -> None:
         raise StorageError("The state database is read-only.")
 
-    monkeypatch.setattr(TaskProtocol, "open_task", broken)
+    monkeypatch.setattr(HandleStore, "add", broken)
     client = await opened(http, mcp_url, era, TASKS_V1 if era == HANDSHAKE else TASKS_V2)
     quick = {"name": "generate_image", "arguments": {"prompt": "a fox", "wait_seconds": 0}}
     answer = await client.request(

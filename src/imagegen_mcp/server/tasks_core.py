@@ -202,8 +202,9 @@ class TaskProtocol:
         arguments: Mapping[str, Any] | None,
         result: Mapping[str, Any],
         ttl_ms: int | None,
-    ) -> Snapshot:
-        """Record a handle for the tool call that answered ``result`` (wire form)."""
+    ) -> Snapshot | None:
+        """Record a handle for the call that answered ``result`` (wire form); None when it cannot
+        be: the create is paid, so the caller answers with the tool's result naming the task."""
         from imagegen_mcp.storage.handles import TaskHandle, new_handle_id
 
         task_id, error = outcome_of(result)
@@ -219,8 +220,12 @@ class TaskProtocol:
             created_at=datetime.now(UTC).timestamp(),
             ttl_ms=ttl,
         )
-        await (await self.handles()).add(handle)
-        return await self.snapshot(ctx, handle, honour_cancel=False)
+        try:
+            await (await self.handles()).add(handle)
+            return await self.snapshot(ctx, handle, honour_cancel=False)
+        except Exception:
+            log.exception("recording a protocol task failed; answering with the tool's result")
+            return None
 
     async def find(self, ctx: ServerRequestContext[Any, Any], handle_id: str) -> TaskHandle:
         handle = await (await self.handles()).get(handle_id, creator_of(ctx))

@@ -24,7 +24,6 @@ with no way to stop following a task its user gave up on.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, Literal, cast
@@ -58,8 +57,6 @@ def v1_task(snapshot: Snapshot) -> dict[str, Any]:
         fields["pollInterval"] = poll
     return fields
 
-
-log = logging.getLogger(__name__)
 
 #: The one protocol version whose tasks this middleware serves (2026-07-28 has the extension;
 #: versions before 2025-11-25 have no tasks).
@@ -131,19 +128,15 @@ class LegacyTasks:
             return answer
         ttl = params["task"].get("ttl")
         arguments = params.get("arguments")
-        try:
-            snapshot = await self.core.open_task(
-                ctx,
-                str(tool),
-                arguments if isinstance(arguments, Mapping) else None,
-                answer,
-                ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
-            )
-        except Exception:
-            # Paid already: the tool's own answer names the task (get_task follows it); an
-            # error here would read as a failed call, and a retry would pay again.
-            log.exception("recording a protocol task failed; answering with the tool's result")
-            return answer
+        snapshot = await self.core.open_task(
+            ctx,
+            str(tool),
+            arguments if isinstance(arguments, Mapping) else None,
+            answer,
+            ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
+        )
+        if snapshot is None:
+            return answer  # not recorded: the tool's own answer names the paid task
         self.core.watch(ctx, snapshot, partial(_notify_status, ctx))
         return {"task": v1_task(snapshot)}
 

@@ -19,7 +19,6 @@ real end, still charged and saved, and its status message says so from the cance
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,9 +42,6 @@ MISSING_CAPABILITY = -32021
 
 class UpdateParams(TaskIdParams):
     input_responses: dict[str, Any] | None = None
-
-
-log = logging.getLogger(__name__)
 
 
 def v2_task(snapshot: Snapshot) -> dict[str, Any]:
@@ -119,13 +115,9 @@ class TasksExtension(Extension):
             # this very result is answered as the result itself, never as a ``failed`` task
             # that a later tasks/get would call ``completed``.
             return answer
-        try:
-            snapshot = await self.core.open_task(ctx, params.name, params.arguments, wire, None)
-        except Exception:
-            # Paid already: the tool's own answer names the task (get_task follows it); an
-            # error here would read as a failed call, and a retry would pay again.
-            log.exception("recording a protocol task failed; answering with the tool's result")
-            return answer
+        snapshot = await self.core.open_task(ctx, params.name, params.arguments, wire, None)
+        if snapshot is None:
+            return answer  # not recorded: the tool's own answer names the paid task
         return {"resultType": "task", **v2_task(snapshot)}
 
     async def _get(
