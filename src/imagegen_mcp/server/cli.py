@@ -204,7 +204,7 @@ def _serve(settings: Settings, *, transport: str, host: str, port: int) -> None:
         return
     from imagegen_mcp.server.http import run_http
 
-    sock = ui._listen(host, port)  # bound first: a port in use is one line, nothing printed yet
+    sock = ui.listen(host, port)  # bound first: a port in use is one line, nothing printed yet
     base = ui.page_url(host, sock.getsockname()[1], None)
     print(f"MCP (streamable HTTP): {base}mcp, playground: {base} (Ctrl+C stops)", file=sys.stderr)
     run_http(settings, host=host, sock=sock)

@@ -155,6 +155,8 @@ def http_app(
 
 
 def run_http(settings: Settings, *, host: str, sock: socket.socket) -> None:
-    """Serve on ``sock``, bound by the caller (which has already said where)."""
-    config = uvicorn.Config(http_app(settings, host=host), log_level="warning")
+    """Serve on ``sock``, bound by the caller (which has already said where). No access log: a
+    playground link's query may carry the token."""
+    app = http_app(settings, host=host)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

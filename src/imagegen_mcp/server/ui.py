@@ -131,7 +131,7 @@ def run_ui(
 
     token = bind_token(settings, host)
     anyio.run(check_startup, settings)
-    sock = _listen(host, port)
+    sock = listen(host, port)
     url = page_url(host, sock.getsockname()[1], token)
     if sandbox is None:
         _serve(settings, sock, url, host=host, token=token, open_browser=open_browser)
@@ -171,11 +171,8 @@ def _serve(
     token: str | None,
     open_browser: bool,
 ) -> None:
-    import uvicorn
+    from imagegen_mcp.server.http import run_http
 
-    from imagegen_mcp.server.http import http_app
-
-    app = http_app(settings, host=host)
     port = sock.getsockname()[1]
     print(
         f"Playground: {url}\n{_token_lines(host, port, token, settings.allowed_hosts)}"
@@ -187,12 +184,10 @@ def _serve(
 
     if open_browser and not webbrowser.open(url):
         print("No browser could be opened: open the address above.", file=sys.stderr)
-    # No access log: the link's query carries the token.
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    run_http(settings, host=host, sock=sock)
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
     ip = literal_address(host)
     family = socket.AF_INET6 if ip is not None and ip.version == 6 else socket.AF_INET
     if ip is None:  # a name: the first address it has
